@@ -1,0 +1,44 @@
+# streamlit_ops.deploy — the commands the README names.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+S ?=
+ARGS ?=
+
+.PHONY: help setup lint docs test molecule pytest build clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## Install Debian packages, start Docker, build base images, create .venv
+	@scripts/setup.sh
+
+lint: setup ## yamllint, ansible-lint (production profile), ruff, role docs drift
+	yamllint --strict .
+	ansible-lint
+	ruff check scripts tests molecule
+	ruff format --check scripts tests molecule
+	python scripts/role_docs.py --check
+
+docs: setup ## Regenerate each role README's variable table from its argument specs
+	python scripts/role_docs.py
+
+molecule: setup ## Run one Molecule scenario's full test sequence: make molecule S=<scenario>
+	@test -n "$(S)" || { echo "usage: make molecule S=<scenario> (one of: $$(ls molecule | grep -v shared | tr '\n' ' '))"; exit 2; }
+	molecule test -s $(S)
+
+pytest: setup ## Run the controller-side pytest suites under tests/
+	pytest tests
+
+test: setup ## Everything: lint, every Molecule scenario, every pytest suite
+	@scripts/run-tests.sh
+
+build: setup ## Build the collection tarball into build/
+	ansible-galaxy collection build --force --output-path build .
+
+clean: ## Remove build output and test containers (keeps .venv and images)
+	rm -rf build .cache
+	-docker ps -aq --filter name=^sod- | xargs -r docker rm -f
