@@ -22,6 +22,7 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, role docs drif
 	ruff check scripts tests molecule
 	ruff format --check scripts tests molecule
 	python scripts/role_docs.py --check
+	antsibull-changelog lint
 
 docs: setup ## Regenerate each role README's variable table from its argument specs
 	python scripts/role_docs.py
