@@ -1,0 +1,104 @@
+"""The converged deployment, as the EC2 API sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import EPHEMERAL, inputs, instances
+
+DEPLOYMENT = inputs()["ec2_launch_name"]
+
+
+@pytest.fixture(scope="module")
+def instance(ec2: Any) -> dict[str, Any]:
+    return instances(ec2, DEPLOYMENT)[0]
+
+
+@pytest.fixture(scope="module")
+def group(ec2: Any, instance: dict[str, Any]) -> dict[str, Any]:
+    group_id = instance["SecurityGroups"][0]["GroupId"]
+    return ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+
+
+def test_the_deployment_runs_exactly_one_instance(ec2: Any) -> None:
+    assert len(instances(ec2, DEPLOYMENT)) == 1
+
+
+def test_the_instance_has_the_requested_type(instance: dict[str, Any]) -> None:
+    assert instance["InstanceType"] == "t3.micro"
+
+
+def test_the_instance_runs_the_newest_amazon_linux_2023_image(ec2: Any, instance: dict[str, Any]) -> None:
+    images = ec2.describe_images(
+        Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-2023*-kernel-6.1-x86_64"]}]
+    )["Images"]
+    newest = max(images, key=lambda image: image["Name"])
+    assert instance["ImageId"] == newest["ImageId"]
+
+
+def test_the_instance_carries_name_ownership_user_and_extra_tags(instance: dict[str, Any]) -> None:
+    tags = {tag["Key"]: tag["Value"] for tag in instance["Tags"]}
+    assert tags == {
+        "Name": DEPLOYMENT,
+        "streamlit_ops_deployment": DEPLOYMENT,
+        "streamlit_ops_managed_by": "streamlit_ops.deploy",
+        "streamlit_ops_ssh_user": "ec2-user",
+        "team": "data",
+        "cost-center": "42",
+    }
+
+
+def test_the_instance_requires_imdsv2_tokens(instance: dict[str, Any]) -> None:
+    assert instance["MetadataOptions"]["HttpTokens"] == "required"
+
+
+def test_the_root_volume_is_encrypted_gp3_of_the_requested_size(ec2: Any, instance: dict[str, Any]) -> None:
+    root = next(m for m in instance["BlockDeviceMappings"] if m["DeviceName"] == instance["RootDeviceName"])
+    volume = ec2.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"][0]
+    assert (volume["Encrypted"], volume["VolumeType"], volume["Size"]) == (True, "gp3", 12)
+
+
+def test_the_instance_has_a_public_address(instance: dict[str, Any]) -> None:
+    assert instance.get("PublicIpAddress")
+
+
+def test_the_security_group_opens_only_ssh_from_ssh_cidrs_and_the_app_port_from_app_cidrs(
+    group: dict[str, Any],
+) -> None:
+    rules = sorted(
+        (
+            rule["IpProtocol"],
+            rule["FromPort"],
+            rule["ToPort"],
+            tuple(sorted(r["CidrIp"] for r in rule.get("IpRanges", []))),
+            tuple(sorted(r["CidrIpv6"] for r in rule.get("Ipv6Ranges", []))),
+        )
+        for rule in group["IpPermissions"]
+    )
+    # AWS merges the IPv4 and IPv6 ranges of one port into one permission.
+    assert rules == [
+        ("tcp", 22, 22, ("203.0.113.7/32",), ("2001:db8:7::/48",)),
+        ("tcp", 8501, 8501, ("198.51.100.0/24",), ()),
+    ]
+
+
+def test_the_security_group_is_tagged_as_the_deployments(group: dict[str, Any]) -> None:
+    tags = {tag["Key"]: tag["Value"] for tag in group["Tags"]}
+    assert tags["streamlit_ops_deployment"] == DEPLOYMENT
+
+
+def test_the_instance_uses_the_deployment_key_pair(instance: dict[str, Any]) -> None:
+    assert instance["KeyName"] == DEPLOYMENT
+
+
+def test_the_key_pair_holds_the_operators_public_key(ec2: Any) -> None:
+    public_key = (EPHEMERAL / "id_ed25519.pub").read_text()
+    key = ec2.describe_key_pairs(KeyNames=[DEPLOYMENT], IncludePublicKey=True)["KeyPairs"][0]
+    assert key["PublicKey"].split()[:2] == public_key.split()[:2]
+
+
+def test_the_key_pair_is_tagged_as_created_by_the_collection(ec2: Any) -> None:
+    key = ec2.describe_key_pairs(KeyNames=[DEPLOYMENT])["KeyPairs"][0]
+    tags = {tag["Key"]: tag["Value"] for tag in key["Tags"]}
+    assert tags["streamlit_ops_managed_by"] == "streamlit_ops.deploy"
