@@ -1,0 +1,90 @@
+"""The web service converge.yml installs: a command in a tmux session, run by systemd."""
+
+from __future__ import annotations
+
+import uuid
+
+from conftest import WEB_PORT, WEB_UNIT, WORKER_PORT, WORKER_UNIT, answers, as_user, command_pid, wait_for
+from testinfra.host import Host
+
+
+def test_the_unit_is_enabled_and_active(web: Host) -> None:
+    service = web.service(WEB_UNIT)
+    assert service.is_enabled
+    assert service.is_running
+
+
+def test_the_session_exists_for_the_service_user(web: Host) -> None:
+    assert web.run(as_user("web", "tmux has-session -t =web")).rc == 0
+
+
+def test_the_session_runs_the_command(web: Host) -> None:
+    panes = web.check_output(as_user("web", "tmux list-panes -t =web: -F '#{pane_current_command}'"))
+    assert panes.split() == ["python3"]
+
+
+def test_the_command_runs_as_the_service_user(web: Host) -> None:
+    pid = command_pid(web, "web", WEB_PORT)
+    assert pid is not None
+    assert web.check_output(f"ps -o user= -p {pid}").strip() == "web"
+
+
+def test_the_command_runs_in_the_working_directory(web: Host) -> None:
+    assert web.check_output(f"curl -sf http://127.0.0.1:{WEB_PORT}/") == "served from /srv/web"
+
+
+def test_attaching_to_the_session_shows_the_commands_output(web: Host) -> None:
+    screen = web.check_output(as_user("web", "tmux capture-pane -p -t =web:"))
+    assert f"Serving HTTP on 127.0.0.1 port {WEB_PORT}" in screen
+
+
+def test_the_log_file_receives_the_commands_output(web: Host) -> None:
+    marker = f"/probe-{uuid.uuid4().hex}"
+    web.run(f"curl -s -o /dev/null http://127.0.0.1:{WEB_PORT}{marker}")
+    assert wait_for(lambda: marker in web.file("/var/log/tmux-service/web.log").content_string, timeout=5)
+
+
+def test_the_command_gets_the_environment_exactly(web: Host) -> None:
+    pid = command_pid(web, "web", WEB_PORT)
+    environ = web.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
+    assert "GREETING=hello \"world\" $HOME `date` %n \\ 'quoted'" in environ
+    assert "PORT=8080" in environ
+
+
+def test_the_unit_carries_the_extra_settings(web: Host) -> None:
+    assert web.check_output(f"systemctl show --property Nice --value {WEB_UNIT}") == "5"
+
+
+def test_killing_the_command_brings_it_back_within_10_seconds(web: Host) -> None:
+    old_pid = command_pid(web, "web", WEB_PORT)
+    web.run(f"kill -KILL {old_pid}")
+
+    def back() -> bool:
+        new_pid = command_pid(web, "web", WEB_PORT)
+        return new_pid not in (None, old_pid) and answers(web, WEB_PORT)
+
+    assert wait_for(back, timeout=10)
+
+
+def test_stopping_the_unit_ends_the_session(web: Host) -> None:
+    web.run(f"systemctl stop {WEB_UNIT}")
+    try:
+        assert web.run(as_user("web", "tmux has-session -t =web")).rc != 0
+        assert web.run("pgrep -u web").rc == 1
+    finally:
+        web.run(f"systemctl start {WEB_UNIT}")
+
+
+def test_a_unit_name_may_carry_the_service_suffix(host: Host) -> None:
+    assert host.service(WORKER_UNIT).is_running
+    assert wait_for(lambda: answers(host, WORKER_PORT))
+
+
+def test_a_second_service_runs_in_its_own_users_session(host: Host) -> None:
+    assert host.run(as_user("worker", "tmux has-session -t =worker")).rc == 0
+    assert host.check_output(f"ps -o group= -p {command_pid(host, 'worker', WORKER_PORT)}").strip() == "workers"
+
+
+def test_an_empty_log_file_setting_writes_no_log(host: Host) -> None:
+    assert not host.file("/var/log/tmux-service/worker.log").exists
+    assert 'TMUX_SERVICE_LOG_FILE=""' in host.file("/etc/streamlit-ops/tmux-service/worker.env").content_string
