@@ -39,8 +39,13 @@ class Run:
     """One ansible-playbook (or ansible-inventory) run: its exit code, output and duration."""
 
     rc: int
-    output: str
+    stdout: str
+    stderr: str
     seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
 
     def recap(self, key: str) -> int:
         match = re.search(rf"localhost\s+:.*?\b{key}=(\d+)", self.output)
@@ -69,7 +74,7 @@ def run(command: list[str], env: dict[str, str | None] | None = None) -> Run:
         text=True,
         check=False,
     )
-    return Run(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+    return Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
 
 def playbook(name: str, extra: dict[str, Any], *, check: bool = False, env: dict[str, str | None] | None = None) -> Run:
@@ -140,20 +145,28 @@ def ids(found: list[dict[str, Any]]) -> list[str]:
     return sorted(instance["InstanceId"] for instance in found)
 
 
+def scaling(ec2: Any) -> dict[str, Any]:
+    """Deployment molecule-scale: count 1 -> 3 -> 1, the API's view after each run."""
+    extra = {"ec2_launch_name": "molecule-scale"}
+    result: dict[str, Any] = {}
+    for step, count in (("up1", 1), ("up3", 3), ("down1", 1)):
+        result[step] = probe({**extra, "ec2_launch_count": count})
+        result[f"ids_{step}"] = ids(instances(ec2, "molecule-scale"))
+    return result
+
+
 def lifecycle(ec2: Any, key_file: Path) -> dict[str, Any]:
-    """Deployment molecule-life: AWS-created key, count 1 -> 3 -> 1, teardown twice."""
+    """Deployment molecule-life: two instances with an AWS-created key, then teardown twice."""
     extra = {
         "ec2_launch_name": "molecule-life",
+        "ec2_launch_count": 2,
         "ec2_launch_key_mode": "create",
         "ec2_launch_private_key_file": str(key_file),
     }
-    result: dict[str, Any] = {"up1": probe({**extra, "ec2_launch_count": 1})}
-    result["ids1"] = ids(instances(ec2, "molecule-life"))
-    result["up3"] = probe({**extra, "ec2_launch_count": 3})
-    result["ids3"] = ids(instances(ec2, "molecule-life"))
-    result["down1"] = probe({**extra, "ec2_launch_count": 1})
-    result["ids_down"] = ids(instances(ec2, "molecule-life"))
-    result["key_mode"] = key_file.stat().st_mode & 0o777
+    result: dict[str, Any] = {"provision": playbook("provision", extra)}
+    result["launched"] = instances(ec2, "molecule-life")
+    result["key_mode"] = key_file.stat().st_mode & 0o777 if key_file.exists() else None
+    result["key_text"] = key_file.read_text() if key_file.exists() else ""
     result["teardown"] = playbook("teardown", extra)
     result["left_instances"] = instances(ec2, "molecule-life", LIVE_STATES)
     result["left_groups"] = tagged(ec2, "molecule-life", "describe_security_groups", "SecurityGroups")
@@ -193,6 +206,7 @@ def sequences(ec2: Any, pool: ThreadPoolExecutor, hung_endpoint: str) -> dict[st
     key_dir = EPHEMERAL / "keys"
     key_dir.mkdir(mode=0o700, exist_ok=True)
     return {
+        "scaling": pool.submit(scaling, ec2),
         "lifecycle": pool.submit(lifecycle, ec2, key_dir / "molecule-life.pem"),
         "hung": pool.submit(
             playbook, "provision", {"ec2_launch_name": "bad-hung", "ec2_launch_endpoint_url": hung_endpoint}

@@ -19,6 +19,21 @@ def borrowed(sequences: dict[str, Future[Any]]) -> dict[str, Any]:
     return sequences["borrowed"].result()
 
 
+def test_provisioning_with_a_created_key_launches_two_instances(life: dict[str, Any]) -> None:
+    assert (life["provision"].rc, len(life["launched"])) == (0, 2), life["provision"].output[-3000:]
+
+
+def test_the_created_private_key_is_written_with_mode_0600(life: dict[str, Any]) -> None:
+    assert life["key_mode"] == 0o600
+
+
+def test_the_created_private_key_never_reaches_the_output(life: dict[str, Any]) -> None:
+    body = [line for line in life["key_text"].splitlines() if line and "PRIVATE KEY" not in line]
+    assert body, "the private key file is empty"
+    assert all(line not in life["provision"].output for line in body)
+    assert "PRIVATE KEY" not in life["provision"].output
+
+
 def test_teardown_succeeds(life: dict[str, Any]) -> None:
     assert life["teardown"].rc == 0, life["teardown"].output[-3000:]
 
