@@ -217,3 +217,10 @@ def test_bad_input_fails_before_any_change_naming_the_variable(
     assert run.rc != 0
     assert variable in run.output
     assert "changed=0" in run.output
+
+
+def test_releases_beyond_keep_releases_are_pruned(
+    from_src: Run, app_host: testinfra.host.Host, v1_release: str
+) -> None:
+    assert not app_host.file(v1_release).exists
+    assert app_host.file(app_host.file(f"{BASE}/previous").linked_to).is_directory
