@@ -59,7 +59,7 @@ def moto_url() -> str:
 
 
 def inputs() -> dict[str, Any]:
-    return yaml.safe_load((SCENARIO / "inputs.yml").read_text())
+    return yaml.safe_load((SCENARIO / "vars" / "inputs.yml").read_text())
 
 
 def run(command: list[str], env: dict[str, str | None] | None = None) -> Run:
