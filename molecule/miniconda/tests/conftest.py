@@ -7,6 +7,7 @@ import os
 import subprocess
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import testinfra
@@ -15,6 +16,7 @@ CASE_PLAYBOOK = Path(__file__).resolve().parent.parent / "case.yml"
 PREFIX = "/home/streamlit/miniconda3"
 INSTALLER_PATH = "/Miniconda3-standin.sh"
 SERVER = "sod-miniconda-http"
+TARGETS = ["docker://sod-miniconda-debian12", "docker://sod-miniconda-debian13"]
 
 
 def inventory() -> str:
@@ -24,7 +26,7 @@ def inventory() -> str:
 
 
 def run_role(extra_vars: dict[str, object], hosts: str = "miniconda_targets") -> subprocess.CompletedProcess[str]:
-    """Apply the role through case.yml; returns the finished ansible-playbook run."""
+    """Apply the role through case.yml; stdout is the run as JSON (ansible.posix.json callback)."""
     return subprocess.run(
         [
             "ansible-playbook",
@@ -38,6 +40,7 @@ def run_role(extra_vars: dict[str, object], hosts: str = "miniconda_targets") ->
         text=True,
         check=False,
         timeout=300,
+        env={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "true"},
     )
 
 
@@ -47,18 +50,28 @@ def run_case(case_json: str) -> subprocess.CompletedProcess[str]:
     return run_role(json.loads(case_json))
 
 
-def recap_line(output: str, hostname: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith(hostname) and "ok=" in line)
+def host_results(result: subprocess.CompletedProcess[str], hostname: str) -> list[dict[str, Any]]:
+    """Every task result of one host, in order."""
+    run = json.loads(result.stdout)
+    return [task["hosts"][hostname] for play in run["plays"] for task in play["tasks"] if hostname in task["hosts"]]
+
+
+def failure_message(result: subprocess.CompletedProcess[str], hostname: str) -> str:
+    return " ".join(str(r.get("msg", "")) for r in host_results(result, hostname) if r.get("failed"))
+
+
+def changed_count(result: subprocess.CompletedProcess[str], hostname: str) -> int:
+    return int(json.loads(result.stdout)["stats"][hostname]["changed"])
 
 
 @pytest.fixture
 def hostname(host: testinfra.host.Host) -> str:
-    return host.backend.get_hostname()
+    return host.backend.name
 
 
 @pytest.fixture
 def server() -> testinfra.host.Host:
-    return testinfra.get_host(f"ansible://{SERVER}", ansible_inventory=inventory())
+    return testinfra.get_host(f"docker://{SERVER}")
 
 
 @pytest.fixture
