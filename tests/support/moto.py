@@ -9,6 +9,9 @@ separate process (a Molecule destroy playbook, a pytest session) can find it.
     python -m tests.support.moto url --state-dir DIR
     python -m tests.support.moto reset --state-dir DIR
     python -m tests.support.moto stop --state-dir DIR
+
+From pytest: ``with running(tmp_path_factory.mktemp("moto")) as server: ...``
+(``server.url`` is the endpoint; ``reset(server)`` wipes it between tests).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -137,6 +142,16 @@ def reset(server: MotoServer) -> None:
     request = urllib.request.Request(f"{server.url}/moto-api/reset", method="POST")
     with urllib.request.urlopen(request, timeout=5):
         return
+
+
+@contextmanager
+def running(state_dir: Path) -> Iterator[MotoServer]:
+    """A server for the duration of a with-block, e.g. a session-scoped pytest fixture."""
+    server = start(state_dir)
+    try:
+        yield server
+    finally:
+        stop(state_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
