@@ -84,9 +84,13 @@ def current_release(host: testinfra.host.Host) -> str:
 
 
 def served_release(host: testinfra.host.Host) -> str:
-    """The release directory the running Streamlit server works in (its cwd)."""
-    pid = host.check_output("pgrep -u streamlit -x streamlit | head -n1")
-    return host.check_output(f"readlink /proc/{pid}/cwd").removesuffix("/src")
+    """The release the running Streamlit server comes from.
+
+    Its interpreter is the release's venv python (the shebang of current/venv/bin/streamlit
+    resolves to the real release path); /proc/<pid>/cwd is not readable without CAP_SYS_PTRACE.
+    """
+    interpreter = host.check_output("pgrep -u streamlit -x streamlit -a | head -n1").split()[1]
+    return interpreter.removesuffix("/venv/bin/python")
 
 
 def service_started_at(host: testinfra.host.Host) -> str:
