@@ -55,7 +55,7 @@ def run_with(extra_vars: dict[str, Any]) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(("extra_vars", "expected"), CASES.values(), ids=CASES.keys())
 def test_bad_input_fails_naming_the_variable(extra_vars: dict[str, Any], expected: list[str]) -> None:
     result = run_with(extra_vars)
-    output = " ".join(result.stdout.split())
+    output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
     for text in expected:
         assert text in output

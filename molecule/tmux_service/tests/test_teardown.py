@@ -1,4 +1,4 @@
-"""State absent, run by side_effect.yml on the stopped third service: the unit and its files are gone."""
+"""State absent, run by side_effect.yml on a third, running service: the unit and its files are gone."""
 
 from __future__ import annotations
 
