@@ -44,9 +44,10 @@ def installed_collections(tmp_path_factory: pytest.TempPathFactory, collection_t
     """A collections directory holding only the freshly built collection."""
     dest = tmp_path_factory.mktemp("collections")
     subprocess.run(
-        [tool("ansible-galaxy"), "collection", "install", "--offline", "-p", str(dest), str(collection_tarball)],
+        [tool("ansible-galaxy"), "collection", "install", "--offline", "--force", "-p", str(dest), str(collection_tarball)],
         check=True,
         capture_output=True,
         env=clean_env(),
+        cwd=dest,  # not the checkout, whose ansible.cfg already resolves the collection
     )
     return dest

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from .conftest import REPO, clean_env, tool
+from .support import moto
 
 ROLES = ["ec2_launch", "miniconda", "streamlit_app", "tmux_service"]
 
@@ -34,7 +38,7 @@ def test_installed_role_documents_its_arguments(installed_collections: Path, rol
         [tool("ansible-doc"), "-t", "role", f"streamlit_ops.deploy.{role}"],
         capture_output=True,
         text=True,
-        env=clean_env(ANSIBLE_COLLECTIONS_PATH=str(installed_collections), ANSIBLE_CONFIG="/dev/null"),
+        env=clean_env(ANSIBLE_COLLECTIONS_PATH=str(installed_collections)),
         cwd=installed_collections,
         check=False,
     )
@@ -50,3 +54,79 @@ def test_installed_runtime_requires_the_pinned_ansible_line(installed_collection
 def test_checkout_is_linked_as_the_collection() -> None:
     link = REPO / ".ansible" / "collections" / "ansible_collections" / "streamlit_ops" / "deploy"
     assert link.resolve() == REPO
+
+
+@pytest.fixture(scope="module")
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with moto.running(tmp_path_factory.mktemp("moto")) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def public_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    key = tmp_path_factory.mktemp("key") / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return key.with_suffix(".pub")
+
+
+def run_playbook(playbook: str, extra_vars: dict[str, object], env: dict[str, str], cwd: Path) -> str:
+    result = subprocess.run(
+        [tool("ansible-playbook"), playbook, "-e", json.dumps(extra_vars)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def deployment_instances(moto_url: str, name: str) -> list[str]:
+    client = boto3.client(
+        "ec2",
+        region_name="us-east-1",
+        endpoint_url=moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    filters = [
+        {"Name": "tag:streamlit_ops_deployment", "Values": [name]},
+        {"Name": "instance-state-name", "Values": ["pending", "running"]},
+    ]
+    reservations = client.describe_instances(Filters=filters)["Reservations"]
+    return [i["InstanceId"] for r in reservations for i in r["Instances"]]
+
+
+def playbook_inputs(name: str, moto_url: str, public_key: Path) -> dict[str, object]:
+    return {
+        "ec2_launch_name": name,
+        "ec2_launch_region": "us-east-1",
+        "ec2_launch_endpoint_url": moto_url,
+        "ec2_launch_ssh_cidrs": ["203.0.113.7/32"],
+        "ec2_launch_public_key_file": str(public_key),
+        "ec2_launch_wait_for_ssh": False,
+    }
+
+
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def test_playbooks_run_from_the_checkout(moto_url: str, public_key: Path) -> None:
+    inputs = playbook_inputs("from-checkout", moto_url, public_key)
+    env = clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), **AWS_ENV)
+    run_playbook("playbooks/provision.yml", inputs, env, REPO)
+    assert len(deployment_instances(moto_url, "from-checkout")) == 1
+    run_playbook("playbooks/teardown.yml", inputs, env, REPO)
+    assert deployment_instances(moto_url, "from-checkout") == []
+
+
+def test_playbooks_run_by_name_from_the_installed_collection(
+    moto_url: str, public_key: Path, installed_collections: Path
+) -> None:
+    inputs = playbook_inputs("from-installed", moto_url, public_key)
+    env = clean_env(ANSIBLE_COLLECTIONS_PATH=str(installed_collections), **AWS_ENV)
+    run_playbook("streamlit_ops.deploy.provision", inputs, env, installed_collections)
+    assert len(deployment_instances(moto_url, "from-installed")) == 1
+    run_playbook("streamlit_ops.deploy.teardown", inputs, env, installed_collections)
+    assert deployment_instances(moto_url, "from-installed") == []

@@ -1,0 +1,1 @@
+"""Controller-side test suites and their support code."""
