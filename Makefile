@@ -8,7 +8,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 S ?=
 ARGS ?=
 
-.PHONY: help setup lint docs test molecule pytest build clean
+.PHONY: help setup lint docs test molecule pytest build clean demo destroy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,8 +19,8 @@ setup: ## Install Debian packages, start Docker, build base images, create .venv
 lint: setup ## yamllint, ansible-lint (production profile), ruff, role docs drift
 	yamllint --strict .
 	ansible-lint
-	ruff check scripts tests molecule
-	ruff format --check scripts tests molecule
+	ruff check scripts tests molecule demo
+	ruff format --check scripts tests molecule demo
 	python scripts/role_docs.py --check
 	antsibull-changelog lint
 
@@ -36,6 +36,12 @@ pytest: setup ## Run the controller-side pytest suites under tests/
 
 test: setup ## Everything: lint, every Molecule scenario, every pytest suite
 	@scripts/run-tests.sh
+
+demo: setup ## Deploy the example app through the AWS emulator to local twins: make demo ARGS='-e ...'
+	@scripts/demo.sh up $(ARGS)
+
+destroy: ## Remove everything make demo created (safe to repeat)
+	@scripts/demo.sh down
 
 build: setup ## Build the collection tarball into build/
 	ansible-galaxy collection build --force --output-path build .

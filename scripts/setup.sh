@@ -6,7 +6,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${root}/.venv"
-apt_packages=(docker.io mmdebstrap git make curl)
+# chromium: the e2e test opens each deployed app in a real headless browser.
+apt_packages=(docker.io mmdebstrap git make curl openssh-client chromium)
 
 log() { printf '==> %s\n' "$*"; }
 

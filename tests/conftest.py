@@ -43,8 +43,9 @@ def collection_tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def installed_collections(tmp_path_factory: pytest.TempPathFactory, collection_tarball: Path) -> Path:
     """A collections directory holding only the freshly built collection."""
     dest = tmp_path_factory.mktemp("collections")
+    tarball_arg = [str(collection_tarball)]
     subprocess.run(
-        [tool("ansible-galaxy"), "collection", "install", "--offline", "--force", "-p", str(dest), str(collection_tarball)],
+        [tool("ansible-galaxy"), "collection", "install", "--offline", "--force", "-p", str(dest), *tarball_arg],
         check=True,
         capture_output=True,
         env=clean_env(),
