@@ -8,7 +8,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 S ?=
 ARGS ?=
 
-.PHONY: help setup lint docs test molecule pytest build clean demo destroy
+.PHONY: help setup lint docs test molecule pytest build clean demo destroy bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ demo: setup ## Deploy the example app through the AWS emulator to local twins: m
 
 destroy: ## Remove everything make demo created (safe to repeat)
 	@scripts/demo.sh down
+
+bench: setup ## Benchmarks against the manual baseline into bench/results/ (QUICK=1: one short iteration)
+	python bench/run.py $(if $(QUICK),--quick)
 
 build: setup ## Build the collection tarball into build/
 	ansible-galaxy collection build --force --output-path build .
