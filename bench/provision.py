@@ -1,0 +1,60 @@
+"""playbooks/provision.yml against the AWS emulator (moto on loopback), N instances vs 1."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import playbook
+
+from tests.support import moto
+
+# The emulator accepts any credentials: never let real ones, or a profile, reach it.
+AWS_ENV: dict[str, str | None] = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+    "AWS_CONFIG_FILE": "/nonexistent/config",
+    "AWS_PROFILE": None,
+    "AWS_SESSION_TOKEN": None,
+}
+
+
+@dataclass(frozen=True)
+class ProvisionTimes:
+    fresh: float
+    rerun: float
+    rerun_changed: int
+
+
+def write_inventory(work: Path) -> Path:
+    inventory = work / "provision-inventory.yml"
+    localhost = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    inventory.write_text(json.dumps({"all": {"hosts": {"localhost": localhost}}}, indent=2))
+    return inventory
+
+
+def extra_vars(server: moto.MotoServer, public_key: Path, count: int) -> dict[str, object]:
+    return {
+        "ec2_launch_name": "bench",
+        "ec2_launch_region": "us-east-1",
+        "ec2_launch_endpoint_url": server.url,
+        "ec2_launch_ssh_cidrs": ["127.0.0.1/32"],
+        "ec2_launch_key_mode": "import",
+        "ec2_launch_public_key_file": str(public_key),
+        "ec2_launch_count": count,
+        "ec2_launch_wait_for_ssh": False,
+        "ec2_launch_wait_for_port": False,
+    }
+
+
+def measure(server: moto.MotoServer, work: Path, public_key: Path, count: int, tag: str) -> ProvisionTimes:
+    """Provision count instances on a wiped emulator, then run the same again (a no-op)."""
+    moto.reset(server)
+    inventory = write_inventory(work)
+    args = ["-i", str(inventory), "playbooks/provision.yml", "-e", json.dumps(extra_vars(server, public_key, count))]
+    fresh = playbook.run(args, work / "logs" / f"provision-{count}-{tag}-fresh.log", AWS_ENV).check()
+    rerun = playbook.run(args, work / "logs" / f"provision-{count}-{tag}-rerun.log", AWS_ENV).check()
+    return ProvisionTimes(fresh.seconds, rerun.seconds, rerun.changed)

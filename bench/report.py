@@ -1,0 +1,134 @@
+"""bench/results/latest.md (a table) and latest.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from speedups import VariantResult
+from stats import Stat
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    value: Stat
+    baseline: Stat | None = None
+    baseline_label: str = ""
+    ratio: Stat | None = None
+    target: str = ""
+    note: str = ""
+
+
+@dataclass
+class Report:
+    meta: dict[str, object]
+    metrics: list[Metric] = field(default_factory=list)
+    variants: list[VariantResult] = field(default_factory=list)
+    after: list[Metric] = field(default_factory=list)
+
+
+def fmt(stat: Stat | None, unit: str = "") -> str:
+    if stat is None:
+        return ""
+    digits = 0 if unit in ("polls", "MB") else 2
+    return f"{stat.median:.{digits}f}{(' ' + unit) if unit else ''}"
+
+
+def spread(stat: Stat | None, digits: int = 2) -> str:
+    return "" if stat is None else f"{stat.low:.{digits}f} / {stat.high:.{digits}f}"
+
+
+def metric_rows(metrics: list[Metric]) -> list[str]:
+    rows = [
+        "| metric | value | baseline | ratio | target | value min / max | ratio min / max | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in metrics:
+        baseline = f"{fmt(m.baseline, m.unit)} ({m.baseline_label})" if m.baseline else ""
+        rows.append(
+            f"| `{m.name}` | {fmt(m.value, m.unit)} | {baseline} | {fmt(m.ratio)} | {m.target} "
+            f"| {spread(m.value)} | {spread(m.ratio)} | {m.note} |"
+        )
+    return rows
+
+
+def variant_rows(variants: list[VariantResult]) -> list[str]:
+    sizes = sorted({size for v in variants for size in v.noop})
+    head = " | ".join(f"no-op on {s} (min / max)" for s in sizes)
+    rows = [f"| controller setting | {head} | changed | kept |", "| --- |" + " --- |" * (len(sizes) + 2)]
+    for v in variants:
+        cells = " | ".join(f"{v.noop[s].median:.2f} s ({spread(v.noop[s])})" for s in sizes)
+        kept = "reference" if v.kept is None else ("yes" if v.kept else "no")
+        rows.append(f"| {v.name} | {cells} | {v.changed} | {kept} |")
+    return rows
+
+
+def markdown(report: Report) -> str:
+    meta = report.meta
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `python bench/run.py{' --quick' if meta['quick'] else ''}` on {meta['finished']} "
+        f"(commit {meta['commit']}); {meta['iterations']} iteration(s); wall time {meta['wall_s']} s.",
+        f"Machine: {meta['cpus']} CPUs, shared; load average (1 min) {meta['load_start']} at the start, "
+        f"{meta['load_end']} at the end, {meta['load_median']} median across the measurements.",
+        "Each figure is the median of the iterations; ratios are per iteration (each measurement over",
+        "its baseline from the same iteration), then their median. Seconds unless said otherwise.",
+        "",
+        "## Before: the collection as it is",
+        "",
+        *metric_rows(report.metrics),
+    ]
+    if report.variants:
+        lines += [
+            "",
+            "## Make it fast: controller-side settings (no-op converges of a converged fleet)",
+            "",
+            *variant_rows(report.variants),
+        ]
+    if report.after:
+        lines += ["", "## After: with the kept settings", "", *metric_rows(report.after)]
+    notes = meta.get("notes", [])
+    if isinstance(notes, list) and notes:
+        lines += ["", "## Notes", "", *[f"- {note}" for note in notes]]
+    return "\n".join(lines) + "\n"
+
+
+def metric_json(m: Metric) -> dict[str, object]:
+    return {
+        "name": m.name,
+        "unit": m.unit,
+        "value": m.value.as_json(),
+        "baseline": m.baseline.as_json() if m.baseline else None,
+        "baseline_label": m.baseline_label,
+        "ratio": m.ratio.as_json() if m.ratio else None,
+        "target": m.target,
+        "note": m.note,
+    }
+
+
+def variant_json(v: VariantResult) -> dict[str, object]:
+    return {
+        "name": v.name,
+        "env": v.env,
+        "noop_s": {str(s): st.as_json() for s, st in v.noop.items()},
+        "changed": v.changed,
+        "kept": v.kept,
+    }
+
+
+def write(report: Report, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md, js = out_dir / "latest.md", out_dir / "latest.json"
+    md.write_text(markdown(report))
+    data = {
+        "meta": report.meta,
+        "metrics": [metric_json(m) for m in report.metrics],
+        "speedups": [variant_json(v) for v in report.variants],
+        "after": [metric_json(m) for m in report.after],
+    }
+    js.write_text(json.dumps(data, indent=2) + "\n")
+    return md, js

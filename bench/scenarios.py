@@ -1,0 +1,99 @@
+"""One measurement each: the raw baseline, a fleet's fresh and no-op converges, an update under polling."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import hosts
+import playbook
+from baseline import run_baseline
+from poller import Poller
+from workspace import Workspace, write_inventory
+
+CONFIGURE = "playbooks/configure.yml"
+POLL_TAIL = 2.0  # keep polling this long after the deploy ends
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    seconds: float
+    changed: int
+    polls: int
+    failed_polls: int
+    gap_s: float
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    size: int
+    fresh: playbook.RunResult
+    noop: playbook.RunResult
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Converged hosts kept for further runs (the speed-up variants)."""
+
+    hosts: list[hosts.Host]
+    inventory: Path
+
+
+def load1() -> float:
+    return os.getloadavg()[0]
+
+
+def measure_baseline(work: Workspace, installer_url: str, tag: str) -> float:
+    (host,) = hosts.start_hosts(f"raw{tag}", 1, work.public_key)
+    try:
+        return run_baseline(
+            host,
+            f"{installer_url}/Miniconda3-standin.sh",
+            work.installer_checksum(),
+            work.app(1),
+            work.logs / f"baseline-{tag}.log",
+        )
+    finally:
+        hosts.remove([host])
+
+
+def converge(inventory: Path, log: Path, env: Mapping[str, str] | None = None, *extra: str) -> playbook.RunResult:
+    return playbook.run(["-i", str(inventory), CONFIGURE, *extra], log, env)
+
+
+def measure_update(work: Workspace, inventory: Path, host: hosts.Host, tag: str) -> UpdateResult:
+    """Deploy app version 2 on a host serving version 1 while a client polls it."""
+    poller = Poller(host.app_url)
+    poller.start()
+    try:
+        log = work.logs / f"update-{tag}.log"
+        result = converge(inventory, log, None, "-e", f"streamlit_app_src={work.app(2)}").check()
+        time.sleep(POLL_TAIL)
+    finally:
+        poller.stop()
+    if result.changed == 0:
+        msg = f"the update deployed nothing (changed=0); see {log}"
+        raise RuntimeError(msg)
+    return UpdateResult(result.seconds, result.changed, len(poller.polls), poller.failed, poller.longest_gap)
+
+
+def start_fleet(work: Workspace, installer_url: str, size: int, tag: str) -> Fleet:
+    fleet = hosts.start_hosts(f"n{size}{tag}", size, work.public_key)
+    return Fleet(fleet, write_inventory(work, fleet, installer_url, f"n{size}{tag}"))
+
+
+def measure_fleet(work: Workspace, fleet: Fleet, tag: str) -> FleetResult:
+    """Fresh converge, then the no-op re-run."""
+    size = len(fleet.hosts)
+    fresh = converge(fleet.inventory, work.logs / f"fresh-{size}-{tag}.log").check()
+    noop = converge(fleet.inventory, work.logs / f"noop-{size}-{tag}.log").check()
+    return FleetResult(size, fresh, noop)
+
+
+def measure_noop(work: Workspace, fleet: Fleet, env: Mapping[str, str], hosts_: int, name: str) -> playbook.RunResult:
+    """A no-op converge of the first hosts_ hosts of a converged fleet under controller settings env."""
+    limit = ",".join(host.name for host in fleet.hosts[:hosts_])
+    return converge(fleet.inventory, work.logs / f"{name}.log", env, "--limit", limit).check()
