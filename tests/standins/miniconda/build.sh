@@ -14,7 +14,9 @@ mkdir -p "$out"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$work/payload" "pip==$pip_version"
-cp "$here/conda_shim.py" "$work/payload/conda_shim.py"
+cp "$here/conda_shim.py" "$here/standin_python.py" "$work/payload/"
+mkdir "$work/payload/ensurepip"
+cp "$here/ensurepip/__init__.py" "$here/ensurepip/__main__.py" "$work/payload/ensurepip/"
 installer="$out/$name-standin.sh"
 sed -e "s|%%INSTALLER_NAME%%|$name|g" -e "s|%%INSTALLER_VER%%|$ver|g" -e "s|%%CONDA_VERSION%%|$conda_version|g" \
     "$here/installer-header.sh" > "$work/installer.sh"

@@ -80,10 +80,9 @@ def make_env(name: str, specs: list[str]) -> int:
     prefix = ROOT_PREFIX / "envs" / name
     if prefix.exists():
         shutil.rmtree(prefix)
-    subprocess.run([sys.executable, "-m", "venv", "--copies", "--without-pip", str(prefix)], check=True)
-    wheel = next((ROOT_PREFIX / "pkgs").glob("pip-*.whl"))
-    pip = [str(prefix / "bin" / "python"), str(wheel / "pip"), "install", "--quiet", "--no-index"]
-    subprocess.run([*pip, "--disable-pip-version-check", str(wheel)], check=True)
+    # A standalone interpreter linked from the base prefix, as conda links from its package cache.
+    pkgs = ROOT_PREFIX / "pkgs"
+    subprocess.run([sys.executable, str(pkgs / "standin_python.py"), str(prefix), str(pkgs), "--link"], check=True)
     (prefix / "conda-meta").mkdir()
     history = f"==> {time.strftime('%Y-%m-%d %H:%M:%S')} <==\n# cmd: conda create -n {name} {' '.join(specs)}\n"
     (prefix / "conda-meta" / "history").write_text(history)

@@ -60,7 +60,7 @@ fi
 PREFIX="$(cd "$PREFIX" && pwd)"
 SYSTEM_PYTHON="$(command -v python3 || true)"
 if [ -z "$SYSTEM_PYTHON" ]; then
-    printf "ERROR: the stand-in builds its Python from the target's python3, which is missing\n" >&2
+    printf "ERROR: the stand-in copies its Python from the target's python3, which is missing\n" >&2
     exit 1
 fi
 
@@ -75,10 +75,9 @@ if [ -e "$PAUSE_FILE" ]; then
 fi
 
 printf "Installing base environment ...\n"
-"$SYSTEM_PYTHON" -m venv --copies --without-pip --upgrade "$PREFIX"
-PIP_WHEEL="$(ls "$PREFIX"/pkgs/pip-*.whl)"
-"$PREFIX/bin/python" "$PIP_WHEEL/pip" install --quiet --no-index --no-cache-dir \
-    --disable-pip-version-check --force-reinstall "$PIP_WHEEL"
+# A standalone interpreter whose home is PREFIX, with an ensurepip that uses the
+# embedded pip wheel, and pip installed by it (see standin_python.py).
+"$SYSTEM_PYTHON" "$PREFIX/pkgs/standin_python.py" "$PREFIX" "$PREFIX/pkgs"
 sed -e "1s|.*|#!$PREFIX/bin/python|" \
     -e "s|@CONDA_VERSION@|$CONDA_VERSION|" \
     -e "s|@INSTALLER_NAME@|$INSTALLER_NAME|" \
