@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -29,6 +30,14 @@ class Run:
     output: str
 
 
+@dataclass
+class Outcome:
+    """How one case of a cases playbook ended: failed or not, and its message (as JSON text)."""
+
+    failed: bool
+    msg: str
+
+
 def _ansible_env() -> dict[str, str]:
     env = dict(os.environ)
     ephemeral = env.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
@@ -40,8 +49,8 @@ def _ansible_env() -> dict[str, str]:
     return env
 
 
-def run_playbook(extra_vars: dict[str, Any], limit: str = APP_HOST) -> Run:
-    """Run converge.yml with extra vars (verbose, with --diff) and capture all output."""
+def _ansible_playbook(playbook: str, extra_vars: dict[str, Any], options: list[str]) -> Run:
+    """Run one of the scenario's playbooks (verbose, with --diff) and capture all output."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as handle:
         json.dump(extra_vars, handle)
         handle.flush()
@@ -52,11 +61,10 @@ def run_playbook(extra_vars: dict[str, Any], limit: str = APP_HOST) -> Run:
                 "--diff",
                 "-i",
                 os.environ["MOLECULE_INVENTORY_FILE"],
-                "--limit",
-                limit,
+                *options,
                 "-e",
                 f"@{handle.name}",
-                str(SCENARIO / "converge.yml"),
+                str(SCENARIO / playbook),
             ],
             capture_output=True,
             text=True,
@@ -64,6 +72,27 @@ def run_playbook(extra_vars: dict[str, Any], limit: str = APP_HOST) -> Run:
             check=False,
         )
     return Run(result.returncode, result.stdout + result.stderr)
+
+
+def run_playbook(extra_vars: dict[str, Any], limit: str = APP_HOST) -> Run:
+    """Run converge.yml on one host with extra vars."""
+    return _ansible_playbook("converge.yml", extra_vars, ["--limit", limit])
+
+
+def run_cases(playbook: str, tmp_dir: Path) -> tuple[Run, dict[str, Outcome]]:
+    """Run a cases playbook (one play per case) on the app host; return the run and each case's outcome."""
+    outcomes_file = tmp_dir / f"{Path(playbook).stem}.json"
+    run = _ansible_playbook(playbook, {"sod_case_host": APP_HOST, "sod_outcomes_file": str(outcomes_file)}, [])
+    assert run.rc == 0, run.output[-3000:]
+    recorded = json.loads(outcomes_file.read_text())
+    return run, {case: Outcome(bool(value["failed"]), json.dumps(value["msg"])) for case, value in recorded.items()}
+
+
+def changed_count(run: Run, host: str = APP_HOST) -> int:
+    """The changed= count of a host in the play recap."""
+    match = re.search(rf"^{re.escape(host)}\s+:.*\bchanged=(\d+)", run.output, re.MULTILINE)
+    assert match, f"no recap line for {host}"
+    return int(match.group(1))
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +122,9 @@ def served_release(host: testinfra.host.Host) -> str:
     return interpreter.removesuffix("/venv/bin/python")
 
 
-def service_started_at(host: testinfra.host.Host) -> str:
-    """systemd's record of when the service last entered the active state."""
-    return host.check_output("systemctl show -P ActiveEnterTimestampMonotonic streamlit-hello.service")
+def service_starts(host: testinfra.host.Host) -> int:
+    """How many times systemd started the app's unit since the container booted (distinct invocations)."""
+    lines = host.check_output(
+        "journalctl -u streamlit-hello.service -o json --output-fields=INVOCATION_ID --no-pager"
+    ).splitlines()
+    return len({json.loads(line).get("INVOCATION_ID") for line in lines} - {None})

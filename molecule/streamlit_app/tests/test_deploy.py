@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import testinfra
-from conftest import BASE, HEALTH, current_release, served_release
+from conftest import BASE, HEALTH, SECRET, current_release, served_release, service_starts
 
 testinfra_hosts = ["ansible://apps"]
 
@@ -41,11 +43,26 @@ def test_the_deploy_key_is_readable_by_the_app_user_only(host: testinfra.host.Ho
     assert (key.user, key.mode) == ("streamlit", 0o600)
 
 
-def test_the_config_keeps_xsrf_protection_and_adds_the_theme(host: testinfra.host.Host) -> None:
-    config = host.file(f"{BASE}/.streamlit/config.toml").content_string
-    assert "enableXsrfProtection = true" in config
-    assert 'base = "dark"' in config
+def test_the_config_is_valid_toml_keeping_xsrf_protection_and_adding_the_theme(host: testinfra.host.Host) -> None:
+    config = tomllib.loads(host.file(f"{BASE}/.streamlit/config.toml").content_string)
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["theme"] == {"base": "dark"}
+
+
+def test_the_app_reads_its_secrets(host: testinfra.host.Host) -> None:
+    # Run as the app user, from the app directory, with the service's HOME: as the server does.
+    read = host.run(
+        f"cd {BASE}/current/src && sudo -u streamlit env HOME={BASE} {BASE}/current/venv/bin/python -c "
+        '\'import streamlit as st; print(st.secrets["greeting"], len(st.secrets["database"]["password"]))\''
+    )
+    assert read.rc == 0, read.stderr
+    assert read.stdout.strip().splitlines()[-1] == f"Hello from the secrets file {len(SECRET)}"
 
 
 def test_the_app_does_not_run_as_root(host: testinfra.host.Host) -> None:
     assert host.check_output("ps -o user= -C streamlit | sort -u") == "streamlit"
+
+
+def test_the_reruns_after_the_first_deploy_did_not_restart_the_service(host: testinfra.host.Host) -> None:
+    # The converge started it; the idempotence run and the check-mode run came after it.
+    assert service_starts(host) == 1

@@ -1,17 +1,29 @@
-"""Redeploys on Debian 13: no-op re-run, new versions, failures that keep the last good release serving.
+"""Redeploys on Debian 13: new versions, failures that keep the last good release serving, bad input.
 
-The tests run in file order; each deploys on top of what the previous one left.
+The tests run in file order; each deploy builds on what the previous one left.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import testinfra
-from conftest import BASE, HEALTH, SECRET, Run, current_release, served_release, service_started_at
+from conftest import (
+    APP_HOST,
+    BASE,
+    HEALTH,
+    SECRET,
+    Outcome,
+    Run,
+    changed_count,
+    current_release,
+    run_cases,
+    served_release,
+)
 
 testinfra_hosts: list[str] = []
 NEW_SECRET = "molecule-rotated-2b8d1"
@@ -40,28 +52,17 @@ class HealthPoller:
 
 
 @pytest.fixture(scope="module")
+def outcomes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("outcomes")
+
+
+@pytest.fixture(scope="module")
 def v1_release(app_host: testinfra.host.Host) -> str:
     return current_release(app_host)
 
 
 @pytest.fixture(scope="module")
-def rerun(app_host: testinfra.host.Host, playbook: Callable[..., Run], v1_release: str) -> tuple[Run, str]:
-    before = service_started_at(app_host)
-    return playbook({}), before
-
-
-def test_a_rerun_changes_nothing(rerun: tuple[Run, str]) -> None:
-    run, _ = rerun
-    assert run.rc == 0, run.output[-3000:]
-    assert "changed=0" in run.output
-
-
-def test_a_rerun_does_not_restart_the_service(rerun: tuple[Run, str], app_host: testinfra.host.Host) -> None:
-    assert service_started_at(app_host) == rerun[1]
-
-
-@pytest.fixture(scope="module")
-def v2(playbook: Callable[..., Run], rerun: tuple[Run, str]) -> Run:
+def v2(playbook: Callable[..., Run], v1_release: str) -> Run:
     secrets = {"greeting": "Hello", "database": {"password": NEW_SECRET}}
     return playbook({"streamlit_app_version": "v2", "streamlit_app_secrets": secrets})
 
@@ -80,10 +81,25 @@ def test_the_previous_release_is_kept(v2: Run, app_host: testinfra.host.Host, v1
     assert app_host.file(f"{v1_release}/venv/bin/streamlit").exists
 
 
-def test_secret_values_never_reach_the_play_output(v2: Run, rerun: tuple[Run, str]) -> None:
-    for output in (v2.output, rerun[0].output):
-        assert SECRET not in output
-        assert NEW_SECRET not in output
+def test_secret_values_never_reach_the_play_output(v2: Run) -> None:
+    assert SECRET not in v2.output
+    assert NEW_SECRET not in v2.output
+
+
+def test_the_run_ends_with_the_app_url_and_the_tmux_attach_line(v2: Run) -> None:
+    assert f"App URL http://{APP_HOST}:8501/" in v2.output
+    assert re.search(
+        rf"^\s*ssh (\S+@)?{APP_HOST} -t 'sudo -u streamlit tmux attach -t streamlit-hello'$", v2.output, re.M
+    )
+
+
+def test_the_printed_url_serves_the_app(v2: Run, app_host: testinfra.host.Host) -> None:
+    page = app_host.check_output(f"curl -fsS --max-time 5 http://{APP_HOST}:8501/")
+    assert '<div id="root">' in page
+
+
+def test_the_printed_tmux_session_runs_as_the_app_user(v2: Run, app_host: testinfra.host.Host) -> None:
+    assert app_host.run("sudo -u streamlit tmux has-session -t streamlit-hello").rc == 0
 
 
 @pytest.fixture(scope="module")
@@ -113,68 +129,66 @@ def test_the_release_built_before_stays_untouched(constrained: tuple[Run, str], 
     assert app_host.file(f"{constrained[1]}/venv/bin/streamlit").exists
 
 
-def deploy_failing(
-    playbook: Callable[..., Run], host: testinfra.host.Host, extra: dict[str, object]
-) -> tuple[Run, str, list[str]]:
-    live = current_release(host)
-    with HealthPoller(host) as poller:
-        run = playbook(extra)
-    return run, live, poller.answers
-
-
 @pytest.fixture(scope="module")
-def conflict(
-    playbook: Callable[..., Run], app_host: testinfra.host.Host, constrained: tuple[Run, str]
-) -> tuple[Run, str, list[str]]:
-    return deploy_failing(playbook, app_host, {"streamlit_app_version": "conflict"})
+def failing_builds(
+    app_host: testinfra.host.Host, outcomes_dir: Path, constrained: tuple[Run, str]
+) -> tuple[dict[str, Outcome], str, list[str]]:
+    """Deploy a conflicting and a broken version in one run, polling the live release meanwhile."""
+    live = current_release(app_host)
+    with HealthPoller(app_host) as poller:
+        _, outcomes = run_cases("failing_builds.yml", outcomes_dir)
+    return outcomes, live, poller.answers
 
 
-def test_conflicting_requirements_fail_the_play_naming_the_conflict(conflict: tuple[Run, str, list[str]]) -> None:
-    run = conflict[0]
-    assert run.rc != 0
-    assert "packaging==16.8" in run.output
-    assert "conflict" in run.output.lower()
+def test_conflicting_requirements_fail_the_play_naming_the_conflict(
+    failing_builds: tuple[dict[str, Outcome], str, list[str]],
+) -> None:
+    outcome = failing_builds[0]["conflict"]
+    assert outcome.failed
+    assert "packaging==16.8" in outcome.msg
+    assert "conflict" in outcome.msg.lower()
 
 
-def test_the_live_release_answers_throughout_a_failing_build(conflict: tuple[Run, str, list[str]]) -> None:
-    answers = conflict[2]
+def test_a_script_raising_on_import_fails_the_play_quoting_the_traceback(
+    failing_builds: tuple[dict[str, Outcome], str, list[str]],
+) -> None:
+    outcome = failing_builds[0]["broken"]
+    assert outcome.failed
+    assert "Traceback" in outcome.msg
+    assert "RuntimeError: hello_streamlit: the data source is not configured" in outcome.msg
+
+
+def test_the_live_release_answers_throughout_the_failing_builds(
+    failing_builds: tuple[dict[str, Outcome], str, list[str]],
+) -> None:
+    answers = failing_builds[2]
     assert len(answers) >= 3
     assert set(answers) == {"ok"}
 
 
-def test_the_live_release_stays_after_a_failing_build(
-    conflict: tuple[Run, str, list[str]], app_host: testinfra.host.Host
+def test_the_live_release_stays_after_the_failing_builds(
+    failing_builds: tuple[dict[str, Outcome], str, list[str]], app_host: testinfra.host.Host
 ) -> None:
-    assert current_release(app_host) == conflict[1] == served_release(app_host)
+    assert current_release(app_host) == failing_builds[1] == served_release(app_host)
 
 
-@pytest.fixture(scope="module")
-def broken(
-    playbook: Callable[..., Run], app_host: testinfra.host.Host, conflict: tuple[Run, str, list[str]]
-) -> tuple[Run, str, list[str]]:
-    return deploy_failing(playbook, app_host, {"streamlit_app_version": "broken"})
-
-
-def test_a_script_raising_on_import_fails_the_play_quoting_the_traceback(broken: tuple[Run, str, list[str]]) -> None:
-    run = broken[0]
-    assert run.rc != 0
-    assert "Traceback" in run.output
-    assert "RuntimeError: hello_streamlit: the data source is not configured" in run.output
-
-
-def test_the_previous_release_still_serves_after_a_broken_script(
-    broken: tuple[Run, str, list[str]], app_host: testinfra.host.Host
+def test_failed_releases_stay_on_disk_for_inspection(
+    failing_builds: tuple[dict[str, Outcome], str, list[str]], app_host: testinfra.host.Host
 ) -> None:
-    assert set(broken[2]) == {"ok"}
-    assert current_release(app_host) == broken[1] == served_release(app_host)
+    for case in ("conflict", "broken"):
+        failed_dir = re.search(r"stays in (\S+) for inspection", failing_builds[0][case].msg)
+        assert failed_dir, failing_builds[0][case].msg
+        assert app_host.file(f"{failed_dir.group(1)}/src").is_directory
 
 
 @pytest.fixture(scope="module")
 def unhealthy(
-    playbook: Callable[..., Run], app_host: testinfra.host.Host, broken: tuple[Run, str, list[str]]
+    playbook: Callable[..., Run],
+    app_host: testinfra.host.Host,
+    failing_builds: tuple[dict[str, Outcome], str, list[str]],
 ) -> tuple[Run, str]:
     live = current_release(app_host)
-    return playbook({"streamlit_app_version": "unhealthy", "streamlit_app_health_timeout": 20}), live
+    return playbook({"streamlit_app_version": "unhealthy", "streamlit_app_health_timeout": 10}), live
 
 
 def test_a_server_that_does_not_come_up_fails_the_play_and_rolls_back(unhealthy: tuple[Run, str]) -> None:
@@ -200,27 +214,38 @@ def test_an_app_deploys_from_a_local_directory(from_src: Run, app_host: testinfr
     assert app_host.check_output(HEALTH) == "ok"
 
 
-BAD_INPUTS = [
-    ({"streamlit_app_src": "/tmp"}, "streamlit_app_repo"),
-    ({"streamlit_app_repo": ""}, "streamlit_app_src"),
-    ({"streamlit_app_entrypoint": "../../etc/app.py"}, "streamlit_app_entrypoint"),
-    ({"streamlit_app_port": 70000}, "streamlit_app_port"),
-    ({"streamlit_app_config": {"sever": {"port": 1}}}, "streamlit_app_config"),
-]
-
-
-@pytest.mark.parametrize(("extra", "variable"), BAD_INPUTS, ids=[v for _, v in BAD_INPUTS])
-def test_bad_input_fails_before_any_change_naming_the_variable(
-    playbook: Callable[..., Run], from_src: Run, extra: dict[str, object], variable: str
-) -> None:
-    run = playbook(extra)
-    assert run.rc != 0
-    assert variable in run.output
-    assert "changed=0" in run.output
-
-
 def test_releases_beyond_keep_releases_are_pruned(
     from_src: Run, app_host: testinfra.host.Host, v1_release: str
 ) -> None:
     assert not app_host.file(v1_release).exists
     assert app_host.file(app_host.file(f"{BASE}/previous").linked_to).is_directory
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(outcomes_dir: Path, from_src: Run) -> tuple[Run, dict[str, Outcome]]:
+    """All bad-input cases in one run, one play each."""
+    return run_cases("bad_inputs.yml", outcomes_dir)
+
+
+BAD_INPUTS = [
+    ("both_sources", "streamlit_app_repo"),
+    ("no_source", "streamlit_app_src"),
+    ("entrypoint_escapes", "streamlit_app_entrypoint"),
+    ("port_out_of_range", "streamlit_app_port"),
+    ("unknown_config_section", "streamlit_app_config"),
+]
+
+
+@pytest.mark.parametrize(("case", "variable"), BAD_INPUTS, ids=[case for case, _ in BAD_INPUTS])
+def test_bad_input_fails_naming_the_variable(
+    bad_inputs: tuple[Run, dict[str, Outcome]], case: str, variable: str
+) -> None:
+    outcome = bad_inputs[1][case]
+    assert outcome.failed
+    assert variable in outcome.msg
+
+
+def test_bad_input_fails_before_any_change(bad_inputs: tuple[Run, dict[str, Outcome]]) -> None:
+    run, outcomes = bad_inputs
+    assert len(outcomes) == len(BAD_INPUTS)
+    assert changed_count(run) == 0
