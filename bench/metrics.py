@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import provision
 import scenarios
 import speedups
+from baseline import steps
+from playbook import slowest_tasks
 from report import Metric
 from stats import Stat, ratios
 
@@ -32,6 +35,7 @@ NOTES = [
 @dataclass
 class Samples:
     raw: list[float] = field(default_factory=list)
+    raw_log: Path | None = None
     fleets: dict[int, list[scenarios.FleetResult]] = field(default_factory=dict)
     updates: list[scenarios.UpdateResult] = field(default_factory=list)
     provision: dict[int, list[provision.ProvisionTimes]] = field(default_factory=dict)
@@ -209,3 +213,16 @@ def after(s: Samples) -> list[Metric]:
                 )
             )
     return rows
+
+
+def where_time_goes(s: Samples, provision_counts: tuple[int, int]) -> dict[str, list[tuple[str, float]]]:
+    """The last iteration's slowest steps: raw script, fresh 1-host converge, fresh provision of N."""
+    found: dict[str, list[tuple[str, float]]] = {}
+    if s.raw_log is not None:
+        found["raw baseline, by step"] = steps(s.raw_log)
+    if s.fleets.get(1):
+        found["fresh configure.yml on 1 host, slowest tasks"] = slowest_tasks(s.fleets[1][-1].fresh.log)
+    n = provision_counts[1]
+    if s.provision.get(n):
+        found[f"fresh provision.yml of {n} instances, slowest tasks"] = slowest_tasks(s.provision[n][-1].fresh_log)
+    return found

@@ -16,6 +16,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RECAP = re.compile(r"^\S+\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 SAMPLE_INTERVAL = 0.2
+# ansible.posix.profile_tasks: the slowest tasks, summed over hosts, at the end of the log.
+PROFILE_ENV = {
+    "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+    "PROFILE_TASKS_SUMMARY_ONLY": "true",
+    "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "6",
+}
+PROFILE_LINE = re.compile(r"^(\S.*?) -{3,}\s*(\d+\.\d+)s$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -143,3 +150,8 @@ def run(args: list[str], log: Path, env: Mapping[str, str | None] | None = None,
         largest_rss_mb=usage.ru_maxrss / 1024,
         log=log,
     )
+
+
+def slowest_tasks(log: Path) -> list[tuple[str, float]]:
+    """The profile_tasks summary of a run made with PROFILE_ENV."""
+    return [(name, float(seconds)) for name, seconds in PROFILE_LINE.findall(log.read_text())]

@@ -28,6 +28,7 @@ class Report:
     metrics: list[Metric] = field(default_factory=list)
     variants: list[VariantResult] = field(default_factory=list)
     after: list[Metric] = field(default_factory=list)
+    profiles: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
 
 def fmt(stat: Stat | None, unit: str = "") -> str:
@@ -91,6 +92,9 @@ def markdown(report: Report) -> str:
         ]
     if report.after:
         lines += ["", "## After: with the kept settings", "", *metric_rows(report.after)]
+    for title, rows in report.profiles.items():
+        lines += ["", f"## Where the time goes: {title}", "", "| step | seconds |", "| --- | --- |"]
+        lines += [f"| {name.replace('|', '/')} | {seconds:.1f} |" for name, seconds in rows]
     notes = meta.get("notes", [])
     if isinstance(notes, list) and notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in notes]]

@@ -85,7 +85,7 @@ def fleet_round(work: Workspace, plan: Plan, url: str, samples: Samples, size: i
         )
         if iteration == plan.iterations - 1 and size == plan.sizes[-1]:
             say("speed-up variants (no-op converges)")
-            samples.variants = speedups.run_all(work, fleet, plan.variant_sizes, plan.iterations)
+            samples.variants = speedups.run_all(work, fleet, plan.variant_sizes, plan.iterations, plan.quick)
         if size == 1:
             update = scenarios.measure_update(work, fleet.inventory, fleet.hosts[0], tag)
             samples.updates.append(update)
@@ -104,7 +104,8 @@ def provision_round(work: Workspace, plan: Plan, server: moto.MotoServer, sample
 def iteration_round(work: Workspace, plan: Plan, url: str, server: moto.MotoServer, samples: Samples, i: int) -> None:
     say(f"iteration {i + 1}/{plan.iterations}: raw baseline")
     samples.loads.append(scenarios.load1())
-    samples.raw.append(scenarios.measure_baseline(work, url, f"i{i}"))
+    seconds, samples.raw_log = scenarios.measure_baseline(work, url, f"i{i}")
+    samples.raw.append(seconds)
     say(f"raw baseline {samples.raw[-1]:.1f} s")
     for size in plan.sizes:
         fleet_round(work, plan, url, samples, size, i)
@@ -139,6 +140,7 @@ def measure_all(plan: Plan, samples: Samples) -> None:
     hosts.remove_all()
     url = hosts.start_installer_server(work.installer_dir)
     with moto.running(WORK / "moto") as server:
+        provision.warm_up(server)
         for i in range(plan.iterations):
             iteration_round(work, plan, url, server, samples, i)
 
@@ -159,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics.figures(samples, plan.provision_counts),
         samples.variants,
         metrics.after(samples),
+        metrics.where_time_goes(samples, plan.provision_counts),
     )
     md, js = report.write(result, plan.out_dir)
     say(f"wrote {md} and {js} in {result.meta['wall_s']} s")

@@ -46,7 +46,8 @@ def load1() -> float:
     return os.getloadavg()[0]
 
 
-def measure_baseline(work: Workspace, installer_url: str, tag: str) -> float:
+def measure_baseline(work: Workspace, installer_url: str, tag: str) -> tuple[float, Path]:
+    """Seconds of the raw script on a fresh container, and its log."""
     (host,) = hosts.start_hosts(f"raw{tag}", 1, work.public_key)
     try:
         return run_baseline(
@@ -88,7 +89,7 @@ def start_fleet(work: Workspace, installer_url: str, size: int, tag: str) -> Fle
 def measure_fleet(work: Workspace, fleet: Fleet, tag: str) -> FleetResult:
     """Fresh converge, then the no-op re-run."""
     size = len(fleet.hosts)
-    fresh = converge(fleet.inventory, work.logs / f"fresh-{size}-{tag}.log").check()
+    fresh = converge(fleet.inventory, work.logs / f"fresh-{size}-{tag}.log", playbook.PROFILE_ENV).check()
     noop = converge(fleet.inventory, work.logs / f"noop-{size}-{tag}.log").check()
     return FleetResult(size, fresh, noop)
 

@@ -26,6 +26,7 @@ CANDIDATES: dict[str, dict[str, str]] = {
     "SSH compression off (-C dropped)": {"ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s"},
     "strategy free": {"ANSIBLE_STRATEGY": "free"},
 }
+QUICK_CANDIDATE = "fixed interpreter (no discovery)"
 TUNED = "tuned (the candidates that helped)"
 HELPS = 0.97  # a candidate is kept when its no-op median is at most 97 % of the shipped one on every size
 
@@ -62,8 +63,13 @@ def merged(names: list[str]) -> dict[str, str]:
     return env
 
 
-def run_all(work: Workspace, fleet: scenarios.Fleet, sizes: list[int], reps: int) -> list[VariantResult]:
-    measured = measure(work, fleet, {**REFERENCES, **CANDIDATES}, sizes, reps)
+def run_all(work: Workspace, fleet: scenarios.Fleet, sizes: list[int], reps: int, quick: bool) -> list[VariantResult]:
+    """All settings (quick: the shipped one and one candidate), then the kept candidates together."""
+    if quick:
+        chosen = {SHIPPED: REFERENCES[SHIPPED], QUICK_CANDIDATE: CANDIDATES[QUICK_CANDIDATE]}
+    else:
+        chosen = {**REFERENCES, **CANDIDATES}
+    measured = measure(work, fleet, chosen, sizes, reps)
     shipped = measured[SHIPPED][0]
     results = []
     for name, (noop, changed) in measured.items():
