@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import testinfra
-from conftest import INSTALLER_PATH, PREFIX, TARGETS, changed_count, host_results, run_case
+from conftest import INSTALLER_PATH, PREFIX, TARGETS, Batch
 
-# docker exec is much faster than the ansible backend for the many small probes here.
 testinfra_hosts = TARGETS
 
 
@@ -70,9 +70,21 @@ def test_conda_trusts_the_ca_bundle(host: testinfra.host.Host) -> None:
     assert "ssl_verify: /etc/ssl/certs/ca-certificates.crt" in host.file(f"{PREFIX}/.condarc").content_string
 
 
-def test_a_rerun_changes_nothing_and_publishes_the_environment_interpreter(hostname: str) -> None:
-    result = run_case("{}")
-    assert result.returncode == 0, result.stdout
-    assert changed_count(result, hostname) == 0
-    published = host_results(result, hostname)[-1]["msg"]
+@pytest.mark.parametrize("python", [f"{PREFIX}/bin/python", f"{PREFIX}/envs/app/bin/python"])
+def test_the_owner_can_build_a_virtualenv_with_pip_from_the_interpreter(host: testinfra.host.Host, python: str) -> None:
+    # What the next role (streamlit_app) does with the published interpreter.
+    venv = login(host, "mktemp -d") + "/venv"
+    try:
+        login(host, f"{python} -m venv {venv}")
+        version = login(host, f"{venv}/bin/pip --version")
+        assert version.startswith("pip ")
+        assert f" from {venv}/lib/" in version
+    finally:
+        host.run(f"rm -rf {venv.removesuffix('/venv')}")
+
+
+def test_a_rerun_changes_nothing_and_publishes_the_environment_interpreter(hostname: str, batch: Batch) -> None:
+    assert not batch.failed(hostname, "rerun"), batch.failure_message(hostname, "rerun")
+    assert batch.stats(hostname, "rerun")["changed"] == 0
+    published = batch.results(hostname, "rerun")[-1]["msg"]
     assert published == f"python={PREFIX}/envs/app/bin/python pip={PREFIX}/envs/app/bin/pip conda={PREFIX}/bin/conda"
