@@ -22,7 +22,7 @@ PROFILE_ENV = {
     "PROFILE_TASKS_SUMMARY_ONLY": "true",
     "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "6",
 }
-PROFILE_LINE = re.compile(r"^(\S.*?) -{3,}\s*(\d+\.\d+)s$", re.MULTILINE)
+PROFILE_LINE = re.compile(r"^(\S.*?) -{2,}\s*(\d+\.\d+)s$", re.MULTILINE)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 import urllib.error
@@ -16,7 +17,8 @@ def answers(url: str, expected: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT) as response:
             return response.status == 200 and expected in response.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError, ValueError):
+    # A server going down mid-answer raises IncompleteRead or RemoteDisconnected (HTTPException).
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError):
         return False
 
 
@@ -36,7 +38,11 @@ class Poller(threading.Thread):
         deadline = time.monotonic() + MAX_SECONDS
         while not self.done.is_set() and time.monotonic() < deadline:
             started = time.monotonic()
-            self.polls.append((started, self.poll()))
+            try:
+                ok = self.poll()
+            except Exception:  # anything unforeseen is a failed poll, never a dead poller
+                ok = False
+            self.polls.append((started, ok))
             self.done.wait(max(0.0, INTERVAL - (time.monotonic() - started)))
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import fcntl
 import os
 import signal
 import subprocess
@@ -135,6 +136,18 @@ def meta(plan: Plan, samples: Samples, started: float, load_start: float) -> dic
     }
 
 
+def exclusive() -> int:
+    """One benchmark at a time on a machine: both would remove each other's sod-bench-* containers."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    lock = os.open(WORK / "run.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        msg = f"another benchmark is running on this machine (lock {WORK / 'run.lock'}); wait for it to finish"
+        raise SystemExit(msg) from None
+    return lock
+
+
 def measure_all(plan: Plan, samples: Samples) -> None:
     work = prepare(WORK)
     hosts.remove_all()
@@ -147,6 +160,7 @@ def measure_all(plan: Plan, samples: Samples) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     plan = parse_args(argv)
+    lock = exclusive()
     signal.signal(signal.SIGTERM, stop_on_signal)
     signal.signal(signal.SIGHUP, stop_on_signal)
     started, load_start = time.monotonic(), os.getloadavg()[0]
@@ -165,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     md, js = report.write(result, plan.out_dir)
     say(f"wrote {md} and {js} in {result.meta['wall_s']} s")
+    os.close(lock)
     return 0
 
 

@@ -50,13 +50,9 @@ def measure_baseline(work: Workspace, installer_url: str, tag: str) -> tuple[flo
     """Seconds of the raw script on a fresh container, and its log."""
     (host,) = hosts.start_hosts(f"raw{tag}", 1, work.public_key)
     try:
-        return run_baseline(
-            host,
-            f"{installer_url}/Miniconda3-standin.sh",
-            work.installer_checksum(),
-            work.app(1),
-            work.logs / f"baseline-{tag}.log",
-        )
+        log = work.logs / f"baseline-{tag}.log"
+        url = f"{installer_url}/Miniconda3-standin.sh"
+        return run_baseline(host, url, work.installer_checksum(), work.app(1), log), log
     finally:
         hosts.remove([host])
 
