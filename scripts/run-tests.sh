@@ -37,10 +37,6 @@ done
 if compgen -G "tests/test_*.py" >/dev/null; then
   step pytest pytest tests
 fi
-# One short iteration of the benchmarks, so the harness cannot rot.
-if [[ -f bench/run.py ]]; then
-  step bench-quick make --no-print-directory bench QUICK=1
-fi
 
 printf '\n'
 for name in "${failures[@]}"; do printf 'failed step: %s\n' "$name"; done
