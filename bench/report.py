@@ -124,15 +124,17 @@ def variant_json(v: VariantResult) -> dict[str, object]:
     }
 
 
-def write(report: Report, out_dir: Path) -> tuple[Path, Path]:
+def write(report: Report, out_dir: Path, suffix: str = "") -> tuple[Path, Path]:
+    """latest.md and latest.json (with a suffix: the partial results of a run still going)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    md, js = out_dir / "latest.md", out_dir / "latest.json"
+    md, js = out_dir / f"latest.md{suffix}", out_dir / f"latest.json{suffix}"
     md.write_text(markdown(report))
     data = {
         "meta": report.meta,
         "metrics": [metric_json(m) for m in report.metrics],
         "speedups": [variant_json(v) for v in report.variants],
         "after": [metric_json(m) for m in report.after],
+        "profiles": report.profiles,
     }
     js.write_text(json.dumps(data, indent=2) + "\n")
     return md, js

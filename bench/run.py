@@ -120,13 +120,16 @@ def git_commit() -> str:
     return result.stdout.strip() or "unknown"
 
 
+COMMIT = git_commit()  # the code measured: HEAD when the run started
+
+
 def meta(plan: Plan, samples: Samples, started: float, load_start: float) -> dict[str, object]:
     loads = sorted(samples.loads) or [load_start]
     return {
         "quick": plan.quick,
         "iterations": plan.iterations,
         "finished": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
+        "commit": COMMIT,
         "wall_s": round(time.monotonic() - started),
         "cpus": os.cpu_count(),
         "load_start": round(load_start, 2),
@@ -148,7 +151,18 @@ def exclusive() -> int:
     return lock
 
 
-def measure_all(plan: Plan, samples: Samples) -> None:
+def build_report(plan: Plan, samples: Samples, started: float, load_start: float) -> report.Report:
+    return report.Report(
+        meta(plan, samples, started, load_start),
+        metrics.figures(samples, plan.provision_counts),
+        samples.variants,
+        metrics.after(samples),
+        metrics.where_time_goes(samples, plan.provision_counts),
+    )
+
+
+def measure_all(plan: Plan, samples: Samples, started: float, load_start: float) -> None:
+    """Every iteration; after each, the results so far as latest.*.tmp (an interrupted run leaves them)."""
     work = prepare(WORK)
     hosts.remove_all()
     url = hosts.start_installer_server(work.installer_dir)
@@ -156,6 +170,7 @@ def measure_all(plan: Plan, samples: Samples) -> None:
         provision.warm_up(server)
         for i in range(plan.iterations):
             iteration_round(work, plan, url, server, samples, i)
+            report.write(build_report(plan, samples, started, load_start), plan.out_dir, ".tmp")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,18 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     started, load_start = time.monotonic(), os.getloadavg()[0]
     samples = Samples()
     try:
-        measure_all(plan, samples)
+        measure_all(plan, samples, started, load_start)
     finally:
         hosts.remove_all()
         moto.stop(WORK / "moto")
-    result = report.Report(
-        meta(plan, samples, started, load_start),
-        metrics.figures(samples, plan.provision_counts),
-        samples.variants,
-        metrics.after(samples),
-        metrics.where_time_goes(samples, plan.provision_counts),
-    )
+    result = build_report(plan, samples, started, load_start)
     md, js = report.write(result, plan.out_dir)
+    for partial in plan.out_dir.glob("latest.*.tmp"):
+        partial.unlink()
     say(f"wrote {md} and {js} in {result.meta['wall_s']} s")
     os.close(lock)
     return 0
