@@ -36,6 +36,7 @@ from workspace import Workspace, prepare  # noqa: E402
 from tests.support import moto  # noqa: E402
 
 WORK = REPO / ".cache" / "bench"
+LOCK = "/tmp/sod-bench.lock"  # machine-wide, not per checkout: container names are machine-wide
 
 
 @dataclass(frozen=True)
@@ -140,13 +141,12 @@ def meta(plan: Plan, samples: Samples, started: float, load_start: float) -> dic
 
 
 def exclusive() -> int:
-    """One benchmark at a time on a machine: both would remove each other's sod-bench-* containers."""
-    WORK.mkdir(parents=True, exist_ok=True)
-    lock = os.open(WORK / "run.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    """One benchmark at a time on this machine, from any checkout: the sod-bench-* names are machine-wide."""
+    lock = os.open(LOCK, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        msg = f"another benchmark is running on this machine (lock {WORK / 'run.lock'}); wait for it to finish"
+        msg = f"another benchmark is running on this machine (lock {LOCK}); wait for it to finish"
         raise SystemExit(msg) from None
     return lock
 
