@@ -31,6 +31,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         {"tmux_service_restart": "sometimes"},
         ["tmux_service_restart", "always, on-failure"],
     ),
+    "stop timeout of zero": ({"tmux_service_stop_timeout": 0}, ["tmux_service_stop_timeout must be 1 to 3600"]),
     "root without opt-in": ({"tmux_service_user": "root"}, ["tmux_service_user", "tmux_service_allow_root: true"]),
 }
 

@@ -75,6 +75,23 @@ def test_stopping_the_unit_ends_the_session(web: Host) -> None:
         web.run(f"systemctl start {WEB_UNIT}")
 
 
+def test_stopping_the_unit_interrupts_the_command_through_its_terminal(web: Host) -> None:
+    """Ctrl-c reaches the command while its pane still exists: it ends on its own, nothing is killed."""
+    log = "/var/log/tmux-service/web.log"
+    interrupted = "Keyboard interrupt received, exiting."
+    before = web.file(log).content_string.count(interrupted)
+    assert wait_for(lambda: answers(web, WEB_PORT))
+    web.run(f"systemctl stop {WEB_UNIT}")
+    try:
+        assert wait_for(lambda: web.file(log).content_string.count(interrupted) > before, timeout=5)
+        assert web.check_output(f"systemctl show --property Result --value {WEB_UNIT}") == "success"
+        journal = web.check_output(f"journalctl -u {WEB_UNIT} --since '-1min' --no-pager")
+        assert "timed out" not in journal
+        assert "Killing process" not in journal
+    finally:
+        web.run(f"systemctl start {WEB_UNIT}")
+
+
 def test_a_unit_name_may_carry_the_service_suffix(host: Host) -> None:
     assert host.service(WORKER_UNIT).is_running
     assert wait_for(lambda: answers(host, WORKER_PORT))
