@@ -1,7 +1,8 @@
-"""The converged hosts (Debian 12 from PyPI, Debian 13 from a wheelhouse) serve v1."""
+"""The converged hosts (Debian 12 from PyPI with uv, Debian 13 from a wheelhouse with pip) serve v1."""
 
 from __future__ import annotations
 
+import json
 import tomllib
 
 import testinfra
@@ -26,6 +27,26 @@ def test_the_served_release_is_the_current_one(host: testinfra.host.Host) -> Non
 def test_the_current_release_is_v1(host: testinfra.host.Host) -> None:
     marker = host.file(f"{current_release(host)}/release.json").content_string
     assert '"version": "v1"' in marker
+
+
+def test_the_release_was_built_by_the_installer_the_host_asks_for(host: testinfra.host.Host) -> None:
+    expected = "uv" if host.backend.get_hostname().endswith("debian12") else "pip"
+    release = current_release(host)
+    assert json.loads(host.file(f"{release}/release.json").content_string)["installer"] == expected
+    uv = host.file(f"{BASE}/tools/bin/uv")
+    assert uv.exists == (expected == "uv")
+    # uv's virtualenvs carry no pip of their own; pip's do.
+    assert host.file(f"{release}/venv/bin/pip").exists == (expected == "pip")
+
+
+def test_the_release_ships_its_bytecode(host: testinfra.host.Host) -> None:
+    """Compiled at build time, so a first start after a switch compiles nothing.
+
+    streamlit.testing is never imported by a running app: its bytecode comes from the build only.
+    """
+    pattern = "*/site-packages/streamlit/testing/v1/__pycache__/app_test.*.pyc"
+    found = host.check_output(f"find {current_release(host)}/venv/lib -path '{pattern}' -print -quit")
+    assert found != ""
 
 
 def test_the_release_files_belong_to_the_app_user(host: testinfra.host.Host) -> None:
