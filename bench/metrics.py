@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import editions
 import provision
 import scenarios
 import speedups
 from baseline import steps
 from playbook import slowest_tasks
-from report import Metric
+from report import EditionRow, Metric
 from stats import Stat, ratios
 
 NOTES = [
@@ -41,6 +42,7 @@ class Samples:
     provision: dict[int, list[provision.ProvisionTimes]] = field(default_factory=dict)
     loads: list[float] = field(default_factory=list)
     variants: list[speedups.VariantResult] = field(default_factory=list)
+    editions: dict[str, list[editions.EditionResult]] = field(default_factory=dict)
 
     def fresh(self, size: int) -> list[float]:
         return [r.fresh.seconds for r in self.fleets.get(size, [])]
@@ -212,6 +214,38 @@ def after(s: Samples) -> list[Metric]:
                     "≤ 2.0",
                 )
             )
+    return rows
+
+
+def edition_rows(s: Samples) -> list[EditionRow]:
+    """The 1-host figures of each edition; "as shipped" is the main 1-host fleet of the same iterations."""
+    if not s.fleets.get(1):
+        return []
+    shipped = [
+        editions.EditionResult(fleet.fresh, fleet.noop, update)
+        for fleet, update in zip(s.fleets[1], s.updates, strict=False)
+    ]
+    named = {k: v for k, v in s.editions.items() if k.startswith("before")}
+    named["as shipped (pip)"] = shipped
+    named |= {k: v for k, v in s.editions.items() if not k.startswith("before")}
+    rows = []
+    for name, results in named.items():
+        raw = s.raw[: len(results)]
+        fresh = [r.fresh.seconds for r in results]
+        noop = [r.noop.seconds for r in results]
+        rows.append(
+            EditionRow(
+                name,
+                Stat.of(fresh),
+                Stat.of(ratios(fresh, raw)),
+                Stat.of(noop),
+                Stat.of(ratios(noop, fresh)),
+                max(r.noop.changed for r in results),
+                Stat.of([r.update.seconds for r in results]),
+                Stat.of([r.update.failed_polls for r in results]),
+                Stat.of([r.update.gap_s for r in results]),
+            )
+        )
     return rows
 
 

@@ -22,12 +22,28 @@ class Metric:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class EditionRow:
+    """One version of the collection on one fresh host: fresh, no-op and update."""
+
+    name: str
+    fresh: Stat
+    converge_ratio: Stat
+    noop: Stat
+    rerun_ratio: Stat
+    noop_changed: int
+    update: Stat
+    failed_polls: Stat
+    gap: Stat
+
+
 @dataclass
 class Report:
     meta: dict[str, object]
     metrics: list[Metric] = field(default_factory=list)
     variants: list[VariantResult] = field(default_factory=list)
     after: list[Metric] = field(default_factory=list)
+    editions: list[EditionRow] = field(default_factory=list)
     profiles: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
 
@@ -67,6 +83,21 @@ def variant_rows(variants: list[VariantResult]) -> list[str]:
     return rows
 
 
+def edition_table(rows: list[EditionRow]) -> list[str]:
+    lines = [
+        "| collection | fresh converge | converge_ratio | no-op re-run | rerun_ratio "
+        "| update | failed polls | longest gap |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.name} | {fmt(r.fresh, 's')} ({spread(r.fresh, 1)}) | {fmt(r.converge_ratio)} "
+            f"| {fmt(r.noop, 's')} ({spread(r.noop, 1)}), changed={r.noop_changed} | {fmt(r.rerun_ratio)} "
+            f"| {fmt(r.update, 's')} ({spread(r.update, 1)}) | {fmt(r.failed_polls, 'polls')} | {fmt(r.gap, 's')} |"
+        )
+    return lines
+
+
 def markdown(report: Report) -> str:
     meta = report.meta
     lines = [
@@ -79,10 +110,20 @@ def markdown(report: Report) -> str:
         "Each figure is the median of the iterations; ratios are per iteration (each measurement over",
         "its baseline from the same iteration), then their median. Seconds unless said otherwise.",
         "",
-        "## Before: the collection as it is",
+        "## The figures: the collection as shipped",
         "",
         *metric_rows(report.metrics),
     ]
+    if report.editions:
+        lines += [
+            "",
+            "## Make it fast: the roles before and after (one fresh host each, same iterations)",
+            "",
+            "Fresh converge and its ratio to the raw script; the no-op re-run and its ratio to the fresh",
+            "converge; deploying app version 2 under polling. Medians (min / max).",
+            "",
+            *edition_table(report.editions),
+        ]
     if report.variants:
         lines += [
             "",
@@ -134,6 +175,20 @@ def write(report: Report, out_dir: Path, suffix: str = "") -> tuple[Path, Path]:
         "metrics": [metric_json(m) for m in report.metrics],
         "speedups": [variant_json(v) for v in report.variants],
         "after": [metric_json(m) for m in report.after],
+        "editions": [
+            {
+                "name": r.name,
+                "fresh_s": r.fresh.as_json(),
+                "converge_ratio": r.converge_ratio.as_json(),
+                "noop_s": r.noop.as_json(),
+                "rerun_ratio": r.rerun_ratio.as_json(),
+                "noop_changed": r.noop_changed,
+                "update_s": r.update.as_json(),
+                "update_failed_polls": r.failed_polls.as_json(),
+                "update_gap_s": r.gap.as_json(),
+            }
+            for r in report.editions
+        ],
         "profiles": report.profiles,
     }
     js.write_text(json.dumps(data, indent=2) + "\n")

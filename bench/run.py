@@ -24,6 +24,7 @@ from types import FrameType
 REPO = Path(__file__).resolve().parent.parent
 sys.path.append(str(REPO))  # tests.support.moto
 
+import editions  # noqa: E402
 import hosts  # noqa: E402
 import metrics  # noqa: E402
 import provision  # noqa: E402
@@ -49,7 +50,8 @@ class Plan:
 
     @property
     def variant_sizes(self) -> list[int]:
-        return sorted({self.sizes[0], self.sizes[-1]})
+        """1 host and the middle fleet (4): the 8-host no-op times each variant would double the run."""
+        return sorted({self.sizes[0], self.sizes[len(self.sizes) // 2]})
 
 
 def parse_args(argv: list[str] | None) -> Plan:
@@ -111,8 +113,24 @@ def iteration_round(work: Workspace, plan: Plan, url: str, server: moto.MotoServ
     say(f"raw baseline {samples.raw[-1]:.1f} s")
     for size in plan.sizes:
         fleet_round(work, plan, url, samples, size, i)
+    for edition in plan_editions(work, plan):
+        samples.loads.append(scenarios.load1())
+        result = editions.measure(work, url, edition, f"i{i}")
+        samples.editions.setdefault(edition.name, []).append(result)
+        say(
+            f"{edition.name}: fresh {result.fresh.seconds:.1f} s, no-op {result.noop.seconds:.1f} s, "
+            f"update {result.update.seconds:.1f} s with {result.update.failed_polls} failed polls"
+        )
     samples.loads.append(scenarios.load1())
     provision_round(work, plan, server, samples, i)
+
+
+def plan_editions(work: Workspace, plan: Plan) -> list[editions.Edition]:
+    """Quick: uv only (so it cannot rot). Full: the collection before the speed work too, when the checkout has it."""
+    if plan.quick:
+        return [editions.UV]
+    before = editions.before(work.root)
+    return [editions.UV] if before is None else [before, editions.UV]
 
 
 def git_commit() -> str:
@@ -157,6 +175,7 @@ def build_report(plan: Plan, samples: Samples, started: float, load_start: float
         metrics.figures(samples, plan.provision_counts),
         samples.variants,
         metrics.after(samples),
+        metrics.edition_rows(samples),
         metrics.where_time_goes(samples, plan.provision_counts),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,16 +63,23 @@ def converge(inventory: Path, log: Path, env: Mapping[str, str] | None = None, *
 
 def measure_update(work: Workspace, inventory: Path, host: hosts.Host, tag: str) -> UpdateResult:
     """Deploy app version 2 on a host serving version 1 while a client polls it."""
+    log = work.logs / f"update-{tag}.log"
+    return measure_update_with(
+        host, lambda: converge(inventory, log, None, "-e", f"streamlit_app_src={work.app(2)}").check()
+    )
+
+
+def measure_update_with(host: hosts.Host, deploy: Callable[[], playbook.RunResult]) -> UpdateResult:
+    """Run DEPLOY (a converge that deploys a new app version) while a client polls HOST's app."""
     poller = Poller(host.app_url)
     poller.start()
     try:
-        log = work.logs / f"update-{tag}.log"
-        result = converge(inventory, log, None, "-e", f"streamlit_app_src={work.app(2)}").check()
+        result = deploy()
         time.sleep(POLL_TAIL)
     finally:
         poller.stop()
     if result.changed == 0:
-        msg = f"the update deployed nothing (changed=0); see {log}"
+        msg = f"the update deployed nothing (changed=0); see {result.log}"
         raise RuntimeError(msg)
     return UpdateResult(result.seconds, result.changed, len(poller.polls), poller.failed, poller.longest_gap)
 

@@ -23,7 +23,6 @@ REFERENCES: dict[str, dict[str, str]] = {
 # Cheap controller-side changes a user (or the demo inventory) could adopt.
 CANDIDATES: dict[str, dict[str, str]] = {
     "fixed interpreter (no discovery)": {"ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3"},
-    "SSH compression off (-C dropped)": {"ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s"},
     "strategy free": {"ANSIBLE_STRATEGY": "free"},
 }
 QUICK_CANDIDATE = "fixed interpreter (no discovery)"

@@ -37,6 +37,8 @@ done
 if compgen -G "tests/test_*.py" >/dev/null; then
   step pytest pytest tests
 fi
+# One short iteration of the benchmarks (make bench QUICK=1), so the harness cannot rot.
+step bench-quick make --no-print-directory bench QUICK=1
 
 printf '\n'
 for name in "${failures[@]}"; do printf 'failed step: %s\n' "$name"; done
