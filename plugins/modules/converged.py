@@ -1,0 +1,292 @@
+#!/usr/bin/python
+# Copyright: streamlit_ops.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Record what a role run left on a host, and tell later runs whether it is still so."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: converged
+short_description: Tell whether a host is still as the last run of a role with the same inputs left it
+version_added: 0.1.0
+description:
+  - With O(state=record), at the end of a successful role run, writes a stamp file holding
+    the digest of the role's inputs, what the run left on the host (for every listed file its
+    type, owner, group, mode, the SHA-256 of its content or the target of its link, or that it
+    is missing; for every listed systemd unit its active and enablement state and the SHA-256 of
+    its unit file), the URLs that answered, and the role's published values.
+  - With O(state=probe), at the start of a later run, reads the stamp and checks all of that
+    again, read-only, in one module run. RV(in_sync) is true only when the digest is the same
+    and nothing recorded differs; RV(reason) names the first difference found.
+  - With O(state=absent), removes the stamp.
+  - The roles of this collection use it to skip their tasks when nothing would change
+    (their C(<role>_skip_if_converged) variable).
+author: streamlit_ops.deploy contributors
+options:
+  path:
+    description: The stamp file. Its directory is created (mode 0700) when missing.
+    type: path
+    required: true
+  state:
+    description: What to do.
+    type: str
+    choices: [probe, record, absent]
+    default: probe
+  digest:
+    description: The digest of the role's inputs. Required with O(state=probe) and O(state=record).
+    type: str
+  files:
+    description: Paths to record (O(state=record)). A missing path is recorded as missing.
+    type: list
+    elements: path
+    default: []
+  units:
+    description: systemd units to record (O(state=record)).
+    type: list
+    elements: str
+    default: []
+  urls:
+    description:
+      - URLs that must answer with a 2xx status (O(state=record) checks them and records them;
+        O(state=probe) checks them again).
+    type: list
+    elements: str
+    default: []
+  outputs:
+    description: Values to hand back from RV(outputs) on a later probe (O(state=record)).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    details: O(state=probe) only reads; O(state=record) and O(state=absent) report what they would change.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Look at what the last run left
+  streamlit_ops.deploy.converged:
+    path: /var/lib/streamlit-ops/converged/example.json
+    digest: "{{ inputs | to_json | hash('sha256') }}"
+  register: probe
+
+- name: Record what this run left
+  streamlit_ops.deploy.converged:
+    path: /var/lib/streamlit-ops/converged/example.json
+    state: record
+    digest: "{{ inputs | to_json | hash('sha256') }}"
+    files: [/etc/example.conf]
+    units: [example.service]
+    outputs:
+      example_url: http://127.0.0.1:8080/
+"""
+
+RETURN = r"""
+in_sync:
+  description: Whether the stamp's digest matches and the host still holds what was recorded (O(state=probe)).
+  returned: always
+  type: bool
+reason:
+  description: Why the host is not in sync, or C(in sync).
+  returned: always
+  type: str
+  sample: /etc/example.conf changed (content)
+outputs:
+  description: The values recorded with O(outputs) when the host is in sync, else an empty dict.
+  returned: always
+  type: dict
+"""
+
+import hashlib
+import json
+import os
+import stat
+import urllib.error
+import urllib.request
+
+from ansible.module_utils.basic import AnsibleModule
+
+FORMAT = 1
+UNIT_PROPERTIES = ("ActiveState", "UnitFileState", "FragmentPath")
+
+
+def file_record(path):
+    """Type, owner, group, mode and content digest (or link target) of PATH, without following a last link."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return {"type": "missing"}
+    record = {"uid": st.st_uid, "gid": st.st_gid, "mode": "%04o" % stat.S_IMODE(st.st_mode)}
+    if stat.S_ISLNK(st.st_mode):
+        record.update(type="link", target=os.readlink(path))
+    elif stat.S_ISDIR(st.st_mode):
+        record.update(type="directory")
+    elif stat.S_ISREG(st.st_mode):
+        sha = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+        record.update(type="file", sha256=sha.hexdigest())
+    else:
+        record.update(type="other")
+    return record
+
+
+def describe_difference(path, recorded, found):
+    if found["type"] != recorded["type"]:
+        return "%s is now %s (was %s)" % (path, found["type"], recorded["type"])
+    for key in ("target", "sha256", "mode", "uid", "gid"):
+        if recorded.get(key) != found.get(key):
+            label = {"target": "link target", "sha256": "content", "uid": "owner", "gid": "group"}.get(key, key)
+            return "%s changed (%s)" % (path, label)
+    return None
+
+
+def unit_records(module, units):
+    """ActiveState, UnitFileState and the unit file's digest of each unit, from one systemctl call."""
+    if not units:
+        return {}
+    systemctl = module.get_bin_path("systemctl", required=True)
+    argv = [systemctl, "show", "--property=" + ",".join(("Id",) + UNIT_PROPERTIES), "--"] + list(units)
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        module.fail_json(msg="systemctl show failed: %s" % (err.strip() or out.strip()), rc=rc)
+    blocks = [block for block in out.strip().split("\n\n")]
+    records = {}
+    for unit, block in zip(units, blocks):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        fragment = props.get("FragmentPath", "")
+        records[unit] = {
+            "active": props.get("ActiveState", ""),
+            "enabled": props.get("UnitFileState", ""),
+            "file": file_record(fragment) if fragment else {"type": "missing"},
+        }
+    return records
+
+
+def url_failure(url):
+    """None when URL answers with a 2xx status, else why not."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (URLs come from the role)
+            if 200 <= response.status < 300:
+                return None
+            return "%s answered %s" % (url, response.status)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return "%s did not answer: %s" % (url, getattr(exc, "reason", exc))
+
+
+def read_stamp(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            stamp = json.load(handle)
+    except FileNotFoundError:
+        return None, "no record of an earlier run"
+    except (OSError, ValueError) as exc:
+        return None, "the record of the last run is unreadable (%s)" % exc
+    if not isinstance(stamp, dict) or stamp.get("format") != FORMAT:
+        return None, "the record of the last run has another format"
+    return stamp, None
+
+
+def probe(module, path, digest):
+    stamp, why = read_stamp(path)
+    if stamp is None:
+        return why
+    if stamp.get("digest") != digest:
+        return "the inputs or the role changed since the last run"
+    for name, recorded in stamp.get("files", {}).items():
+        why = describe_difference(name, recorded, file_record(name))
+        if why:
+            return why
+    units = stamp.get("units", {})
+    found = unit_records(module, list(units))
+    for unit, recorded in units.items():
+        now = found.get(unit, {})
+        for key in ("active", "enabled"):
+            if now.get(key) != recorded.get(key):
+                return "%s is %s (was %s)" % (unit, now.get(key) or "unknown", recorded.get(key))
+        if now.get("file") != recorded.get("file"):
+            return "the unit file of %s changed" % unit
+    for url in stamp.get("urls", []):
+        why = url_failure(url)
+        if why:
+            return why
+    return None
+
+
+def record(module, params):
+    urls = params["urls"]
+    for url in urls:
+        why = url_failure(url)
+        if why:
+            module.fail_json(msg="Not recording a converged state: %s" % why)
+    return {
+        "format": FORMAT,
+        "digest": params["digest"],
+        "files": {path: file_record(path) for path in params["files"]},
+        "units": unit_records(module, params["units"]),
+        "urls": urls,
+        "outputs": params["outputs"],
+    }
+
+
+def write_stamp(module, path, stamp):
+    """Write STAMP to PATH (mode 0600) unless it already holds it; return whether it changed."""
+    text = json.dumps(stamp, indent=1, sort_keys=True) + "\n"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() == text:
+                return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    if module.check_mode:
+        return True
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    temp = os.path.join(directory, ".%s.tmp" % os.path.basename(path))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(temp, 0o600)
+    os.replace(temp, path)
+    return True
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "state": {"type": "str", "choices": ["probe", "record", "absent"], "default": "probe"},
+            "digest": {"type": "str", "no_log": False},
+            "files": {"type": "list", "elements": "path", "default": []},
+            "units": {"type": "list", "elements": "str", "default": []},
+            "urls": {"type": "list", "elements": "str", "default": []},
+            "outputs": {"type": "dict", "default": {}},
+        },
+        required_if=[("state", "probe", ["digest"]), ("state", "record", ["digest"])],
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params["path"]
+
+    if params["state"] == "absent":
+        changed = os.path.lexists(path)
+        if changed and not module.check_mode:
+            os.unlink(path)
+        module.exit_json(changed=changed, in_sync=False, reason="removed", outputs={})
+
+    if params["state"] == "record":
+        changed = write_stamp(module, path, record(module, params))
+        module.exit_json(changed=changed, in_sync=True, reason="recorded", outputs=params["outputs"])
+
+    why = probe(module, path, params["digest"])
+    if why:
+        module.exit_json(changed=False, in_sync=False, reason=why, outputs={})
+    stamp, _ = read_stamp(path)
+    module.exit_json(changed=False, in_sync=True, reason="in sync", outputs=stamp.get("outputs", {}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The converged module and the tree_digest lookup, run as Ansible runs them, on the controller."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, clean_env, tool
+
+MODULE = REPO / "plugins" / "modules" / "converged.py"
+
+
+def converged(tmp_path: Path, **args: Any) -> dict[str, Any]:
+    """Run the module with ARGS (plus _ansible_check_mode) the way AnsiballZ hands them over; return its result."""
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    result = subprocess.run(
+        [sys.executable, str(MODULE), str(args_file)], capture_output=True, text=True, check=False, env=clean_env()
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def managed(tmp_path: Path) -> dict[str, Any]:
+    """A small managed tree and the module arguments that record it."""
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "config.toml").write_text("port = 8501\n")
+    (root / "config.toml").chmod(0o600)
+    (root / "releases").mkdir()
+    (root / "current").symlink_to("releases")
+    return {
+        "path": str(tmp_path / "state" / "app.json"),
+        "digest": "inputs-1",
+        "files": [str(root / "config.toml"), str(root / "current"), str(root / "secrets.toml"), str(root)],
+        "outputs": {"app_url": "http://127.0.0.1:8501/"},
+    }
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, managed: dict[str, Any]) -> dict[str, Any]:
+    result = converged(tmp_path, state="record", **managed)
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    return managed
+
+
+def probe(tmp_path: Path, args: dict[str, Any]) -> dict[str, Any]:
+    return converged(tmp_path, path=args["path"], digest=args["digest"])
+
+
+def test_without_a_record_the_host_is_not_in_sync(tmp_path: Path, managed: dict[str, Any]) -> None:
+    result = probe(tmp_path, managed)
+    assert (result["in_sync"], result["reason"], result["changed"]) == (False, "no record of an earlier run", False)
+
+
+def test_an_untouched_host_is_in_sync_and_gets_the_outputs_back(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    result = probe(tmp_path, recorded)
+    assert (result["in_sync"], result["reason"]) == (True, "in sync")
+    assert result["outputs"] == {"app_url": "http://127.0.0.1:8501/"}
+
+
+def test_the_record_is_private_and_rewriting_it_changes_nothing(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    stamp = Path(recorded["path"])
+    assert (stamp.stat().st_mode & 0o777, stamp.parent.stat().st_mode & 0o777) == (0o600, 0o700)
+    assert converged(tmp_path, state="record", **recorded)["changed"] is False
+
+
+def test_other_inputs_are_not_in_sync(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    result = probe(tmp_path, {**recorded, "digest": "inputs-2"})
+    assert (result["in_sync"], result["reason"]) == (False, "the inputs or the role changed since the last run")
+    assert result["outputs"] == {}
+
+
+@pytest.mark.parametrize(
+    ("drift", "reason"),
+    [
+        (lambda root: (root / "config.toml").write_text("port = 80\n"), "config.toml changed (content)"),
+        (lambda root: (root / "config.toml").chmod(0o644), "config.toml changed (mode)"),
+        (lambda root: (root / "config.toml").unlink(), "config.toml is now missing (was file)"),
+        (lambda root: (root / "secrets.toml").write_text("x = 1\n"), "secrets.toml is now file (was missing)"),
+        (
+            lambda root: ((root / "current").unlink(), (root / "current").symlink_to("config.toml")),
+            "current changed (link target)",
+        ),
+    ],
+    ids=["content", "mode", "removed", "appeared", "relinked"],
+)
+def test_a_drifted_file_is_named(tmp_path: Path, recorded: dict[str, Any], drift: Any, reason: str) -> None:
+    drift(tmp_path / "app")
+    result = probe(tmp_path, recorded)
+    assert result["in_sync"] is False
+    assert result["reason"] == f"{tmp_path / 'app'}/{reason}"
+
+
+def test_check_mode_records_nothing(tmp_path: Path, managed: dict[str, Any]) -> None:
+    result = converged(tmp_path, state="record", _ansible_check_mode=True, **managed)
+    assert result["changed"] is True
+    assert not Path(managed["path"]).exists()
+
+
+def test_absent_removes_the_record(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    assert converged(tmp_path, path=recorded["path"], state="absent")["changed"] is True
+    assert not Path(recorded["path"]).exists()
+    assert converged(tmp_path, path=recorded["path"], state="absent")["changed"] is False
+
+
+@pytest.fixture
+def server() -> Iterator[http.server.HTTPServer]:
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_url_that_stops_answering_is_not_in_sync(
+    tmp_path: Path, managed: dict[str, Any], server: http.server.HTTPServer
+) -> None:
+    os.chdir(tmp_path)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    assert converged(tmp_path, state="record", urls=[url], **managed)["changed"] is True
+    assert probe(tmp_path, managed)["in_sync"] is True
+    server.shutdown()
+    server.server_close()
+    result = probe(tmp_path, managed)
+    assert result["in_sync"] is False
+    assert result["reason"].startswith(f"{url} did not answer")
+
+
+def test_a_url_that_does_not_answer_is_never_recorded(tmp_path: Path, managed: dict[str, Any]) -> None:
+    result = converged(tmp_path, state="record", urls=["http://127.0.0.1:9/"], **managed)
+    assert result["failed"] is True
+    assert "http://127.0.0.1:9/ did not answer" in result["msg"]
+    assert not Path(managed["path"]).exists()
+
+
+def tree_digest(path: Path, **options: Any) -> str:
+    expression = f"lookup('streamlit_ops.deploy.tree_digest', '{path}', **{options!r})"
+    result = subprocess.run(
+        [
+            tool("ansible"),
+            "localhost",
+            "-c",
+            "local",
+            "-m",
+            "ansible.builtin.debug",
+            "-a",
+            f"msg={{{{ {expression} }}}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env=clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_LOCALHOST_WARNING="false"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (digest,) = re.findall(r"\bmsg: ([0-9a-f]{64})$", result.stdout, re.MULTILINE)
+    return digest
+
+
+def test_tree_digest_follows_content_not_place(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name / "sub").mkdir(parents=True)
+        (tmp_path / name / "sub" / "file.txt").write_text("same\n")
+        (tmp_path / name / "README.md").write_text(f"{name}\n")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert tree_digest(a, exclude=["README.md"]) == tree_digest(b, exclude=["README.md"])
+    assert tree_digest(a) != tree_digest(b)
+    (b / "sub" / "file.txt").write_text("changed\n")
+    assert tree_digest(a, exclude=["README.md"]) != tree_digest(b, exclude=["README.md"])
