@@ -146,37 +146,79 @@ def test_a_url_that_does_not_answer_is_never_recorded(tmp_path: Path, managed: d
     assert not Path(managed["path"]).exists()
 
 
-def tree_digest(path: Path, **options: Any) -> str:
-    expression = f"lookup('streamlit_ops.deploy.tree_digest', '{path}', **{options!r})"
+PLAYBOOK = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+    example_port: 8501
+  tasks:
+    - name: Probe
+      streamlit_ops.deploy.converged:
+        path: "{{ stamp }}"
+        inputs: {variables: ["^example_"], trees: ["{{ tree }}"]}
+      register: probe
+    - name: Record
+      streamlit_ops.deploy.converged:
+        path: "{{ stamp }}"
+        state: record
+        inputs: {variables: ["^example_"], trees: ["{{ tree }}"]}
+      when: not (probe_only | default(false) | bool)
+    - name: Show
+      ansible.builtin.debug:
+        msg: "probe said {{ probe.in_sync }}: {{ probe.reason }}"
+"""
+
+
+def play(tmp_path: Path, *extra: str) -> str:
+    """Run PLAYBOOK (probe, then record) on the controller; return the probe's message."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAYBOOK)
+    tree = tmp_path / "role"
+    tree.mkdir(exist_ok=True)
     result = subprocess.run(
         [
-            tool("ansible"),
-            "localhost",
-            "-c",
-            "local",
-            "-m",
-            "ansible.builtin.debug",
-            "-a",
-            f"msg={{{{ {expression} }}}}",
+            tool("ansible-playbook"),
+            "-i",
+            "localhost,",
+            str(playbook),
+            "-e",
+            f"stamp={tmp_path}/stamp.json",
+            "-e",
+            f"tree={tree}",
+            *extra,
         ],
         capture_output=True,
         text=True,
         check=False,
         cwd=REPO,
-        env=clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_LOCALHOST_WARNING="false"),
+        env=clean_env(
+            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_LOCALHOST_WARNING="false",
+            ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+        ),
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    (digest,) = re.findall(r"\bmsg: ([0-9a-f]{64})$", result.stdout, re.MULTILINE)
-    return digest
+    (message,) = re.findall(r'"msg": "(probe said .*)"$', result.stdout, re.MULTILINE)
+    return message
 
 
-def test_tree_digest_follows_content_not_place(tmp_path: Path) -> None:
-    for name in ("a", "b"):
-        (tmp_path / name / "sub").mkdir(parents=True)
-        (tmp_path / name / "sub" / "file.txt").write_text("same\n")
-        (tmp_path / name / "README.md").write_text(f"{name}\n")
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert tree_digest(a, exclude=["README.md"]) == tree_digest(b, exclude=["README.md"])
-    assert tree_digest(a) != tree_digest(b)
-    (b / "sub" / "file.txt").write_text("changed\n")
-    assert tree_digest(a, exclude=["README.md"]) != tree_digest(b, exclude=["README.md"])
+def test_the_action_hashes_the_variables_and_the_tree(tmp_path: Path) -> None:
+    assert play(tmp_path) == "probe said False: no record of an earlier run"
+    assert play(tmp_path) == "probe said True: in sync"
+    assert (
+        play(tmp_path, "-e", "example_port=8502")
+        == "probe said False: the inputs or the role changed since the last run"
+    )
+    assert play(tmp_path, "-e", "example_port=8502") == "probe said True: in sync"
+    (tmp_path / "role" / "tasks.yml").write_text("---\n")
+    assert (
+        play(tmp_path, "-e", "example_port=8502")
+        == "probe said False: the inputs or the role changed since the last run"
+    )
+
+
+def test_an_input_that_cannot_be_read_yet_means_the_full_path(tmp_path: Path) -> None:
+    message = play(tmp_path, "-e", "example_late={{ ansible_facts.nothing_gathered }}", "-e", "probe_only=true")
+    assert message.startswith("probe said False: an input cannot be read before the full path runs:")

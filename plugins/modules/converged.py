@@ -34,8 +34,27 @@ options:
     choices: [probe, record, absent]
     default: probe
   digest:
-    description: The digest of the role's inputs. Required with O(state=probe) and O(state=record).
+    description:
+      - The digest of the role's inputs, computed by the caller.
+      - With O(state=probe) and O(state=record), one of O(digest) and O(inputs) is required.
     type: str
+  inputs:
+    description:
+      - What the digest is computed from, on the controller (by the action plugin, before the module runs).
+      - With O(state=probe), an input that cannot be templated yet (say it uses a fact not gathered) makes
+        RV(in_sync) false with the reason, rather than failing the task.
+    type: dict
+    suboptions:
+      variables:
+        description: Regular expressions; every variable whose name matches one is templated and hashed.
+        type: list
+        elements: str
+        default: []
+      trees:
+        description: Directories on the controller whose files (relative paths and content) are hashed.
+        type: list
+        elements: path
+        default: []
   files:
     description: Paths to record (O(state=record)). A missing path is recorded as missing.
     type: list
@@ -69,14 +88,18 @@ EXAMPLES = r"""
 - name: Look at what the last run left
   streamlit_ops.deploy.converged:
     path: /var/lib/streamlit-ops/converged/example.json
-    digest: "{{ inputs | to_json | hash('sha256') }}"
+    inputs:
+      variables: ['^example_']
+      trees: ["{{ role_path }}"]
   register: probe
 
 - name: Record what this run left
   streamlit_ops.deploy.converged:
     path: /var/lib/streamlit-ops/converged/example.json
     state: record
-    digest: "{{ inputs | to_json | hash('sha256') }}"
+    inputs:
+      variables: ['^example_']
+      trees: ["{{ role_path }}"]
     files: [/etc/example.conf]
     units: [example.service]
     outputs:
