@@ -19,8 +19,8 @@ setup: ## Install Debian packages, start Docker, build base images, create .venv
 lint: setup ## yamllint, ansible-lint (production profile), ruff, role docs drift
 	yamllint --strict .
 	ansible-lint
-	ruff check scripts tests molecule demo
-	ruff format --check scripts tests molecule demo
+	ruff check scripts tests molecule demo bench
+	ruff format --check scripts tests molecule demo bench
 	python scripts/role_docs.py --check
 	antsibull-changelog lint
 

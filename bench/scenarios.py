@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,7 +97,9 @@ def measure_fleet(work: Workspace, fleet: Fleet, tag: str) -> FleetResult:
     return FleetResult(size, fresh, noop)
 
 
-def measure_noop(work: Workspace, fleet: Fleet, env: Mapping[str, str], hosts_: int, name: str) -> playbook.RunResult:
+def measure_noop(
+    work: Workspace, fleet: Fleet, env: Mapping[str, str], hosts_: int, name: str, extra: Sequence[str] = ()
+) -> playbook.RunResult:
     """A no-op converge of the first hosts_ hosts of a converged fleet under controller settings env."""
     limit = ",".join(host.name for host in fleet.hosts[:hosts_])
-    return converge(fleet.inventory, work.logs / f"{name}.log", env, "--limit", limit).check()
+    return converge(fleet.inventory, work.logs / f"{name}.log", env, "--limit", limit, *extra).check()

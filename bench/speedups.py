@@ -13,12 +13,22 @@ import scenarios
 from stats import Stat
 from workspace import Workspace
 
-SHIPPED = "as shipped (pipelining on, ControlPersist=60s)"
+SHIPPED = "as shipped (pipelining on, ControlPersist=60s, roles skip when converged)"
+FULL_PATH = "full path on every run (<role>_skip_if_converged=false)"
 # What switching off a shipped setting costs: not candidates, they are already on.
 REFERENCES: dict[str, dict[str, str]] = {
     SHIPPED: {},
     "without pipelining": {"ANSIBLE_PIPELINING": "false"},
     "without ControlPersist": {"ANSIBLE_SSH_ARGS": "-C -o ControlMaster=no"},
+    FULL_PATH: {},
+}
+# Extra ansible-playbook arguments of a row (the same controller settings as shipped).
+ARGS: dict[str, list[str]] = {
+    FULL_PATH: [
+        "-e",
+        '{"miniconda_skip_if_converged": false, "streamlit_app_skip_if_converged": false,'
+        ' "tmux_service_skip_if_converged": false}',
+    ],
 }
 # Cheap controller-side changes a user (or the demo inventory) could adopt.
 CANDIDATES: dict[str, dict[str, str]] = {
@@ -49,7 +59,8 @@ def measure(
         for name, env in variants.items():
             for size in sizes:
                 slug = name.split(" (")[0].replace(" ", "_")
-                run = scenarios.measure_noop(work, fleet, env, size, f"variant-{slug}-{size}-{rep}")
+                tag = f"variant-{slug}-{size}-{rep}"
+                run = scenarios.measure_noop(work, fleet, env, size, tag, ARGS.get(name, []))
                 samples[name][size].append(run.seconds)
                 changed[name] += run.changed
     return {name: ({s: Stat.of(v) for s, v in per.items()}, changed[name]) for name, per in samples.items()}
