@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import http.server
 import json
-import os
 import re
 import subprocess
 import sys
@@ -116,8 +116,9 @@ def test_absent_removes_the_record(tmp_path: Path, recorded: dict[str, Any]) -> 
 
 
 @pytest.fixture
-def server() -> Iterator[http.server.HTTPServer]:
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+def server(tmp_path: Path) -> Iterator[http.server.HTTPServer]:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
@@ -128,7 +129,6 @@ def server() -> Iterator[http.server.HTTPServer]:
 def test_a_url_that_stops_answering_is_not_in_sync(
     tmp_path: Path, managed: dict[str, Any], server: http.server.HTTPServer
 ) -> None:
-    os.chdir(tmp_path)
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     assert converged(tmp_path, state="record", urls=[url], **managed)["changed"] is True
     assert probe(tmp_path, managed)["in_sync"] is True
@@ -139,11 +139,33 @@ def test_a_url_that_stops_answering_is_not_in_sync(
     assert result["reason"].startswith(f"{url} did not answer")
 
 
-def test_a_url_that_does_not_answer_is_never_recorded(tmp_path: Path, managed: dict[str, Any]) -> None:
-    result = converged(tmp_path, state="record", urls=["http://127.0.0.1:9/"], **managed)
-    assert result["failed"] is True
-    assert "http://127.0.0.1:9/ did not answer" in result["msg"]
-    assert not Path(managed["path"]).exists()
+def test_a_url_that_does_not_answer_is_never_recorded(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    result = converged(tmp_path, state="record", urls=["http://127.0.0.1:9/"], **recorded)
+    assert not result.get("failed"), result
+    assert (result["changed"], result["reason"]) == (False, "not recorded")
+    assert "http://127.0.0.1:9/ did not answer" in json.dumps(result["warnings"])
+    assert not Path(recorded["path"]).exists()  # the older record is gone too
+
+
+def test_a_link_records_the_file_it_resolves_to(tmp_path: Path) -> None:
+    (tmp_path / "python3.12").write_bytes(b"interpreter 1")
+    (tmp_path / "python").symlink_to("python3.12")
+    args = {"path": str(tmp_path / "stamp.json"), "digest": "inputs-of-the-python", "files": [str(tmp_path / "python")]}
+    converged(tmp_path, state="record", **args)
+    (tmp_path / "python3.12").write_bytes(b"interpreter 2")
+    result = probe(tmp_path, args)
+    assert result["reason"] == f"{tmp_path}/python changed (content of the file the link resolves to)"
+
+
+def test_forget_removes_a_record_that_no_longer_holds(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    result = converged(tmp_path, path=recorded["path"], digest="inputs-2", forget=True)
+    assert (result["in_sync"], result["changed"]) == (False, False)
+    assert not Path(recorded["path"]).exists()
+
+
+def test_forget_keeps_a_record_that_holds(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    assert converged(tmp_path, path=recorded["path"], digest="inputs-1", forget=True)["in_sync"] is True
+    assert Path(recorded["path"]).exists()
 
 
 PLAYBOOK = """
@@ -173,6 +195,11 @@ PLAYBOOK = """
 
 def play(tmp_path: Path, *extra: str) -> str:
     """Run PLAYBOOK (probe, then record) on the controller; return the probe's message."""
+    return run_play(tmp_path, *extra)[0]
+
+
+def run_play(tmp_path: Path, *extra: str) -> tuple[str, str]:
+    """Run PLAYBOOK (probe, then record) on the controller; return the probe's message and the output."""
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK)
     tree = tmp_path / "role"
@@ -201,7 +228,7 @@ def play(tmp_path: Path, *extra: str) -> str:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     (message,) = re.findall(r'"msg": "(probe said .*)"$', result.stdout, re.MULTILINE)
-    return message
+    return message, result.stdout + result.stderr
 
 
 def test_the_action_hashes_the_variables_and_the_tree(tmp_path: Path) -> None:
@@ -222,3 +249,10 @@ def test_the_action_hashes_the_variables_and_the_tree(tmp_path: Path) -> None:
 def test_an_input_that_cannot_be_read_yet_means_the_full_path(tmp_path: Path) -> None:
     message = play(tmp_path, "-e", "example_late={{ ansible_facts.nothing_gathered }}", "-e", "probe_only=true")
     assert message.startswith("probe said False: an input cannot be read before the full path runs:")
+
+
+def test_inputs_that_cannot_be_read_are_not_recorded(tmp_path: Path) -> None:
+    assert play(tmp_path) == "probe said False: no record of an earlier run"
+    _, output = run_play(tmp_path, "-e", "example_late={{ ansible_facts.nothing_gathered }}")
+    assert "Not recording the converged state (the next run takes the full path)" in output
+    assert not (tmp_path / "stamp.json").exists()

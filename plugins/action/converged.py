@@ -30,24 +30,38 @@ class ActionModule(ActionBase):
         if inputs is not None:
             if args.get("digest"):
                 return dict(result, failed=True, msg="Give either digest or inputs, not both.")
-            if not isinstance(inputs, dict) or set(inputs) - {"variables", "trees"}:
-                return dict(result, failed=True, msg="inputs takes a dict with the keys variables and trees (lists).")
+            lists = isinstance(inputs, dict) and all(isinstance(inputs.get(key, []), list) for key in inputs)
+            if not lists or set(inputs) - {"variables", "trees"}:
+                return dict(result, failed=True, msg="inputs takes a dict with the lists variables and trees.")
             try:
                 trees = [tree_digest(to_text(path)) for path in inputs.get("trees", [])]
-                variables = self._variables(inputs.get("variables", []), task_vars)
-            except (NotADirectoryError, AnsibleError, re.error) as exc:
-                why = ("%s is not a directory" % exc) if isinstance(exc, NotADirectoryError) else to_text(exc)
-                if args.get("state", "probe") != "probe":
-                    return dict(result, failed=True, msg="The inputs cannot be read: %s" % why)
-                # Say why, and let the role take the full path: its checks name the variable, and it
-                # gathers the facts an input may need.
-                return dict(
-                    result,
-                    changed=False,
-                    in_sync=False,
-                    outputs={},
-                    reason="an input cannot be read before the full path runs: %s" % why.splitlines()[0],
-                )
-            args["digest"] = inputs_digest(trees, variables)
+                variables = self._variables([to_text(p) for p in inputs.get("variables", [])], task_vars)
+                args["digest"] = inputs_digest(trees, variables)
+            except (OSError, AnsibleError, re.error, TypeError, ValueError) as exc:
+                why = ("%s is not a directory or file" % exc) if isinstance(exc, NotADirectoryError) else to_text(exc)
+                why = why.splitlines()[0] if why else type(exc).__name__
+                if args.get("state", "probe") == "record":
+                    # Record nothing (and forget an older record): the next run takes the full path.
+                    result.update(
+                        self._execute_module(module_args={"path": args["path"], "state": "absent"}, task_vars=task_vars)
+                    )
+                    result.update(changed=False, in_sync=False, reason="not recorded")
+                    result.setdefault("warnings", []).append(
+                        "Not recording the converged state (the next run takes the full path): the inputs "
+                        "cannot be read: %s" % why
+                    )
+                    return result
+                if args.get("state", "probe") == "probe":
+                    # Say why, and let the role take the full path: its checks name the variable, and it
+                    # gathers the facts an input may need.
+                    if args.get("forget"):
+                        self._execute_module(module_args={"path": args["path"], "state": "absent"}, task_vars=task_vars)
+                    return dict(
+                        result,
+                        changed=False,
+                        in_sync=False,
+                        outputs={},
+                        reason="an input cannot be read before the full path runs: %s" % why,
+                    )
         result.update(self._execute_module(module_args=args, task_vars=task_vars))
         return result

@@ -13,12 +13,16 @@ version_added: 0.1.0
 description:
   - With O(state=record), at the end of a successful role run, writes a stamp file holding
     the digest of the role's inputs, what the run left on the host (for every listed file its
-    type, owner, group, mode, the SHA-256 of its content or the target of its link, or that it
-    is missing; for every listed systemd unit its active and enablement state and the SHA-256 of
-    its unit file), the URLs that answered, and the role's published values.
+    type, owner, group, mode, the SHA-256 of its content or the target of its link and the
+    SHA-256 of the file the link finally resolves to, or that it is missing; for every listed
+    systemd unit its active and enablement state and the SHA-256 of its unit file), the URLs
+    that answered, and the role's published values. When a URL does not answer, or the inputs
+    cannot be read, it writes no stamp (and removes an older one) and warns, without failing.
   - With O(state=probe), at the start of a later run, reads the stamp and checks all of that
     again, read-only, in one module run. RV(in_sync) is true only when the digest is the same
-    and nothing recorded differs; RV(reason) names the first difference found.
+    and nothing recorded differs; RV(reason) names the first difference found. With
+    O(forget=true), a stamp that is not in sync is removed, so that a run that fails later
+    cannot leave a stamp describing an older state behind.
   - With O(state=absent), removes the stamp.
   - The roles of this collection use it to skip their tasks when nothing would change
     (their C(<role>_skip_if_converged) variable).
@@ -38,11 +42,15 @@ options:
       - The digest of the role's inputs, computed by the caller.
       - With O(state=probe) and O(state=record), one of O(digest) and O(inputs) is required.
     type: str
+  forget:
+    description: With O(state=probe), remove a stamp that is not in sync.
+    type: bool
+    default: false
   inputs:
     description:
       - What the digest is computed from, on the controller (by the action plugin, before the module runs).
-      - With O(state=probe), an input that cannot be templated yet (say it uses a fact not gathered) makes
-        RV(in_sync) false with the reason, rather than failing the task.
+      - With O(state=probe), a variable that cannot be templated yet (say it uses a fact not gathered), or a
+        tree that is missing, makes RV(in_sync) false with the reason, rather than failing the task.
     type: dict
     suboptions:
       variables:
@@ -51,7 +59,9 @@ options:
         elements: str
         default: []
       trees:
-        description: Directories on the controller whose files (relative paths and content) are hashed.
+        description:
+          - Directories on the controller whose files (relative paths and content) are hashed, or single
+            files (content).
         type: list
         elements: path
         default: []
@@ -67,8 +77,8 @@ options:
     default: []
   urls:
     description:
-      - URLs that must answer with a 2xx status (O(state=record) checks them and records them;
-        O(state=probe) checks them again).
+      - URLs that must answer with a 2xx status (O(state=record) checks them and records them,
+        or records nothing when one does not answer; O(state=probe) checks them again).
     type: list
     elements: str
     default: []
@@ -126,6 +136,7 @@ import hashlib
 import json
 import os
 import stat
+import tempfile
 import urllib.error
 import urllib.request
 
@@ -135,34 +146,53 @@ FORMAT = 1
 UNIT_PROPERTIES = ("ActiveState", "UnitFileState", "FragmentPath")
 
 
+def content_digest(path):
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
 def file_record(path):
-    """Type, owner, group, mode and content digest (or link target) of PATH, without following a last link."""
+    """Type, owner, group, mode and content digest (or link target) of PATH, without following a last link.
+
+    A link also records the digest of the regular file it finally resolves to (an interpreter
+    replaced behind a venv's python link shows). What cannot be read is recorded as such.
+    """
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {"type": "missing"}
+    except OSError as exc:
+        return {"type": "unreadable", "error": exc.strerror or str(exc)}
     record = {"uid": st.st_uid, "gid": st.st_gid, "mode": "%04o" % stat.S_IMODE(st.st_mode)}
-    if stat.S_ISLNK(st.st_mode):
-        record.update(type="link", target=os.readlink(path))
-    elif stat.S_ISDIR(st.st_mode):
-        record.update(type="directory")
-    elif stat.S_ISREG(st.st_mode):
-        sha = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                sha.update(block)
-        record.update(type="file", sha256=sha.hexdigest())
-    else:
-        record.update(type="other")
+    try:
+        if stat.S_ISLNK(st.st_mode):
+            record.update(type="link", target=os.readlink(path))
+            if os.path.isfile(path):
+                record.update(sha256=content_digest(path))
+        elif stat.S_ISDIR(st.st_mode):
+            record.update(type="directory")
+        elif stat.S_ISREG(st.st_mode):
+            record.update(type="file", sha256=content_digest(path))
+        else:
+            record.update(type="other")
+    except OSError as exc:
+        return {"type": "unreadable", "error": exc.strerror or str(exc)}
     return record
 
 
 def describe_difference(path, recorded, found):
+    if found["type"] == "unreadable":
+        return "%s cannot be read (%s)" % (path, found.get("error", "unknown error"))
     if found["type"] != recorded["type"]:
         return "%s is now %s (was %s)" % (path, found["type"], recorded["type"])
     for key in ("target", "sha256", "mode", "uid", "gid"):
         if recorded.get(key) != found.get(key):
             label = {"target": "link target", "sha256": "content", "uid": "owner", "gid": "group"}.get(key, key)
+            if key == "sha256" and found["type"] == "link":
+                label = "content of the file the link resolves to"
             return "%s changed (%s)" % (path, label)
     return None
 
@@ -240,11 +270,13 @@ def probe(module, path, digest):
 
 
 def record(module, params):
+    """The stamp to write, or None (with a warning) when a URL does not answer."""
     urls = params["urls"]
     for url in urls:
         why = url_failure(url)
         if why:
-            module.fail_json(msg="Not recording a converged state: %s" % why)
+            module.warn("Not recording the converged state (the next run takes the full path): %s" % why)
+            return None
     return {
         "format": FORMAT,
         "digest": params["digest"],
@@ -260,21 +292,33 @@ def write_stamp(module, path, stamp):
     text = json.dumps(stamp, indent=1, sort_keys=True) + "\n"
     try:
         with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
+            if handle.read() == text and stat.S_IMODE(os.fstat(handle.fileno()).st_mode) == 0o600:
                 return False
-    except (FileNotFoundError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):
         pass
     if module.check_mode:
         return True
     directory = os.path.dirname(path)
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    temp = os.path.join(directory, ".%s.tmp" % os.path.basename(path))
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(temp, 0o600)
-    os.replace(temp, path)
+    fd, temp = tempfile.mkstemp(prefix=".stamp-", dir=directory)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
     return True
+
+
+def remove_stamp(module, path):
+    """Remove the stamp at PATH; return whether there was one."""
+    present = os.path.lexists(path)
+    if present and not module.check_mode:
+        os.unlink(path)
+    return present
 
 
 def main():
@@ -282,30 +326,37 @@ def main():
         argument_spec={
             "path": {"type": "path", "required": True},
             "state": {"type": "str", "choices": ["probe", "record", "absent"], "default": "probe"},
-            "digest": {"type": "str", "no_log": False},
+            "digest": {"type": "str", "no_log": True},
+            "inputs": {"type": "dict"},  # used by the action plugin, which computes digest from it
+            "forget": {"type": "bool", "default": False},
             "files": {"type": "list", "elements": "path", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
             "urls": {"type": "list", "elements": "str", "default": []},
             "outputs": {"type": "dict", "default": {}},
         },
         required_if=[("state", "probe", ["digest"]), ("state", "record", ["digest"])],
+        mutually_exclusive=[("digest", "inputs")],
         supports_check_mode=True,
     )
     params = module.params
     path = params["path"]
 
     if params["state"] == "absent":
-        changed = os.path.lexists(path)
-        if changed and not module.check_mode:
-            os.unlink(path)
-        module.exit_json(changed=changed, in_sync=False, reason="removed", outputs={})
+        module.exit_json(changed=remove_stamp(module, path), in_sync=False, reason="removed", outputs={})
 
     if params["state"] == "record":
-        changed = write_stamp(module, path, record(module, params))
+        stamp = record(module, params)
+        if stamp is None:
+            remove_stamp(module, path)
+            module.exit_json(changed=False, in_sync=False, reason="not recorded", outputs={})
+        changed = write_stamp(module, path, stamp)
         module.exit_json(changed=changed, in_sync=True, reason="recorded", outputs=params["outputs"])
 
     why = probe(module, path, params["digest"])
     if why:
+        # Bookkeeping: the stamp no longer describes the host; not reported as a change.
+        if params["forget"]:
+            remove_stamp(module, path)
         module.exit_json(changed=False, in_sync=False, reason=why, outputs={})
     stamp, _ = read_stamp(path)
     module.exit_json(changed=False, in_sync=True, reason="in sync", outputs=stamp.get("outputs", {}))

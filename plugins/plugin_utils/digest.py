@@ -11,16 +11,30 @@ import os
 DEFAULT_EXCLUDE = (".git", "__pycache__")
 
 
+def file_digest(path):
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
 def tree_digest(top, exclude=DEFAULT_EXCLUDE):
     """SHA-256 over (relative path, content) of every regular file below TOP, sorted by path.
 
-    Raises NotADirectoryError when TOP is not a directory.
+    A regular file TOP gives the SHA-256 of its content. Raises NotADirectoryError when TOP is
+    neither, and OSError when a file or directory below it cannot be read.
     """
+    if os.path.isfile(top):
+        return file_digest(top)
     if not os.path.isdir(top):
         raise NotADirectoryError(top)
     skip = set(exclude)
     entries = []
-    for root, dirs, files in os.walk(top):
+    def unreadable(error):
+        raise error
+
+    for root, dirs, files in os.walk(top, onerror=unreadable):
         dirs[:] = [name for name in dirs if name not in skip]
         for name in files:
             path = os.path.join(root, name)
@@ -28,8 +42,7 @@ def tree_digest(top, exclude=DEFAULT_EXCLUDE):
                 entries.append(os.path.relpath(path, top))
     total = hashlib.sha256()
     for rel in sorted(entries):
-        with open(os.path.join(top, rel), "rb") as handle:
-            content = hashlib.sha256(handle.read()).hexdigest()
+        content = file_digest(os.path.join(top, rel))
         total.update(("%s\0%s\n" % (rel, content)).encode("utf-8", "surrogateescape"))
     return total.hexdigest()
 
