@@ -32,6 +32,14 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["tmux_service_restart", "always, on-failure"],
     ),
     "stop timeout of zero": ({"tmux_service_stop_timeout": 0}, ["tmux_service_stop_timeout must be 1 to 3600"]),
+    "two-line readiness pattern": (
+        {"tmux_service_ready_pattern": "ready\nserving"},
+        ["tmux_service_ready_pattern must be one line"],
+    ),
+    "ready timeout of zero": (
+        {"tmux_service_ready_pattern": "ready", "tmux_service_ready_timeout": 0},
+        ["tmux_service_ready_timeout 1 to 3600 seconds, got 0"],
+    ),
     "root without opt-in": ({"tmux_service_user": "root"}, ["tmux_service_user", "tmux_service_allow_root: true"]),
 }
 
