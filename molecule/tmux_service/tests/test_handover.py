@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ PLAYBOOK = Path(__file__).resolve().parent.parent / "handover.yml"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 HOSTS = ["sod-tmux_service-debian12", "sod-tmux_service-debian13"]
 UNIT = "tmux-relay.service"
+PENDING = "/run/tmux-service/tmux-relay/handover-pending"
 
 
 def deploy(release: str) -> subprocess.CompletedProcess[str]:
@@ -141,13 +143,28 @@ def test_a_new_command_that_does_not_get_ready_leaves_the_old_one_running(
         assert wait_for(lambda host=host: releases_running(host) == ["2"]), releases_running(host)
         assert windows(host) == 1
         assert reason in host.check_output(f"journalctl -u {UNIT} --no-pager -n 30")
-    deployed("2")  # the old environment again: nothing to hand over
+        assert host.file(PENDING).exists
+    # The environment file now holds the failed definition: the same inputs again must
+    # not pass as converged, they try the handover again.
+    again = deploy(release)
+    assert again.returncode != 0
+    assert "Hand over tmux service" in again.stdout
+    deployed("2")  # the running environment again: nothing to hand over, nothing pending
+    for host in hosts:
+        assert not host.file(PENDING).exists
+        assert releases_running(host) == ["2"]
 
 
 def test_the_handed_over_command_is_supervised(handed_over: str, hosts: list[testinfra.host.Host]) -> None:
+    # After the failed attempts above: a good handover must not be mistaken for the end
+    # of the command (the unit keeps its main process and restart count).
+    before = [unit(host) for host in hosts]
     deployed("3")
-    for host in hosts:
+    time.sleep(3)
+    for host, earlier in zip(hosts, before, strict=True):
         assert releases_running(host) == ["3"]
+        assert unit(host)["MainPID"] == earlier["MainPID"]
+        assert unit(host)["NRestarts"] == earlier["NRestarts"]
         restarts = int(unit(host)["NRestarts"])
         host.run("pkill -KILL -u relay -x sleep")
         assert wait_for(lambda host=host, restarts=restarts: int(unit(host)["NRestarts"]) == restarts + 1, timeout=20)
