@@ -39,6 +39,12 @@ class EditionResult:
 
 
 UV = Edition("uv", "as shipped, with streamlit_app_installer=uv", extra=("-e", "streamlit_app_installer=uv"))
+# The update as it was before handovers: stop the live release, then start the new one.
+RESTART = Edition(
+    "restart",
+    "as shipped, with streamlit_app_update_strategy=restart",
+    extra=("-e", "streamlit_app_update_strategy=restart"),
+)
 
 
 def before(root: Path, commit: str = BEFORE_COMMIT) -> Edition | None:

@@ -66,7 +66,9 @@ def run_container(container: str, *extra: str) -> None:
     docker(
         "run", "-d", "--name", container, "--hostname", container, "--network", NETWORK,
         "--cap-add", "SYS_ADMIN", "--tmpfs", "/run", "--tmpfs", "/run/lock",
-        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--stop-signal", "SIGRTMIN+3", *extra,
+        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--stop-signal", "SIGRTMIN+3",
+        # What streamlit_app sets on a real host (a container's /proc/sys is read-only).
+        "--sysctl", "net.ipv4.tcp_migrate_req=1", *extra,
     )  # fmt: skip
 
 

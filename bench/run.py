@@ -126,11 +126,12 @@ def iteration_round(work: Workspace, plan: Plan, url: str, server: moto.MotoServ
 
 
 def plan_editions(work: Workspace, plan: Plan) -> list[editions.Edition]:
-    """Quick: uv only (so it cannot rot). Full: the collection before the speed work too, when the checkout has it."""
+    """Quick: uv only (so it cannot rot). Full: the restart strategy, and the collection before the speed work
+    when the checkout has it."""
     if plan.quick:
         return [editions.UV]
     before = editions.before(work.root)
-    return [editions.UV] if before is None else [before, editions.UV]
+    return ([] if before is None else [before]) + [editions.UV, editions.RESTART]
 
 
 def git_commit() -> str:

@@ -179,6 +179,8 @@ def create_twin(settings: Settings, instance_id: str, address: str, user: str, a
         "run", "-d", "--name", container, "--hostname", instance_id, "--network", settings.network,
         "--cap-add", "SYS_ADMIN", "--tmpfs", "/run", "--tmpfs", "/run/lock",
         "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--stop-signal", "SIGRTMIN+3",
+        # What streamlit_app sets on a real host (a container's /proc/sys is read-only).
+        "--sysctl", "net.ipv4.tcp_migrate_req=1",
         "--label", f"streamlit_ops.demo.instance={instance_id}",
         "-p", "127.0.0.1::22", "-p", f"127.0.0.1:{app_port}:{APP_PORT_IN_TWIN}",
         settings.image, "/lib/systemd/systemd",

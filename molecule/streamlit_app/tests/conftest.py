@@ -115,10 +115,10 @@ def current_release(host: testinfra.host.Host) -> str:
 def served_release(host: testinfra.host.Host) -> str:
     """The release the running Streamlit server comes from.
 
-    Its interpreter is the release's venv python (the shebang of current/venv/bin/streamlit
-    resolves to the real release path); /proc/<pid>/cwd is not readable without CAP_SYS_PTRACE.
+    The unit runs it as RELEASE/venv/bin/python .../streamlit-serve run ...; /proc/<pid>/cwd
+    is not readable without CAP_SYS_PTRACE.
     """
-    interpreter = host.check_output("pgrep -u streamlit -x streamlit -a | head -n1").split()[1]
+    interpreter = host.check_output("pgrep -u streamlit -f '/streamlit-serve run ' -a | head -n1").split()[1]
     return interpreter.removesuffix("/venv/bin/python")
 
 

@@ -81,9 +81,31 @@ def test_the_app_reads_its_secrets(host: testinfra.host.Host) -> None:
 
 
 def test_the_app_does_not_run_as_root(host: testinfra.host.Host) -> None:
-    assert host.check_output("ps -o user= -C streamlit | sort -u") == "streamlit"
+    # The bracket keeps the pattern from matching this command's own shell.
+    assert host.check_output("pgrep -f '/streamlit-serv[e] run ' | xargs ps -o user= -p | sort -u") == "streamlit"
 
 
 def test_the_reruns_after_the_first_deploy_did_not_restart_the_service(host: testinfra.host.Host) -> None:
     # The converge started it; the idempotence run and the check-mode run came after it.
     assert service_starts(host) == 1
+
+
+def test_the_server_shares_its_port_for_the_next_handover(host: testinfra.host.Host) -> None:
+    # A second socket of the app user binds the port while the server listens on it (without
+    # listening itself): possible only because the server's socket asked for SO_REUSEPORT too.
+    probe = (
+        "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1); "
+        "s.bind(('0.0.0.0', 8501)); print('bound')"
+    )
+    assert host.check_output(f'sudo -u streamlit python3 -c "{probe}"') == "bound"
+    # Another user cannot: Linux shares a port only between sockets of the same user.
+    other = host.run(f'sudo -u nobody python3 -c "{probe}"')
+    assert other.rc != 0
+    assert "Address already in use" in other.stderr
+
+
+def test_the_kernel_setting_for_handovers_persists(host: testinfra.host.Host) -> None:
+    conf = host.file("/etc/sysctl.d/60-streamlit-ops.conf")
+    assert "net.ipv4.tcp_migrate_req = 1" in conf.content_string
+    assert conf.user == "root"
+    assert conf.mode == 0o644

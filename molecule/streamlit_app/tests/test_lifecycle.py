@@ -6,7 +6,9 @@ The tests run in file order; each deploy builds on what the previous one left.
 from __future__ import annotations
 
 import re
+import shlex
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,9 +25,13 @@ from conftest import (
     current_release,
     run_cases,
     served_release,
+    service_starts,
 )
 
 testinfra_hosts: list[str] = []
+# A deploy watched by RequestLog: the run, the statuses, and (for an update) how often the unit started.
+Update = tuple[Run, list[str], int]
+Unhealthy = tuple[Run, str, list[str]]
 NEW_SECRET = "molecule-rotated-2b8d1"
 
 
@@ -51,6 +57,39 @@ class HealthPoller:
         self._thread.join()
 
 
+class RequestLog:
+    """Requests the health endpoint and the page every 50 ms from inside the host while a deploy runs.
+
+    Each line of the log is the HTTP status of both ("200 200" when the app served both;
+    000 when the connection was refused or reset).
+    """
+
+    LOG = "/var/tmp/sod-requests.log"
+    FLAG = "/var/tmp/sod-requests.on"
+    LOOP = (
+        f"while [ -e {FLAG} ]; do "
+        "h=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8501/_stcore/health); "
+        "p=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8501/); "
+        f'echo "$h $p" >>{LOG}; sleep 0.05; done'
+    )
+
+    def __init__(self, host: testinfra.host.Host) -> None:
+        self.host = host
+        self.statuses: list[str] = []
+
+    def __enter__(self) -> RequestLog:
+        self.host.check_output(
+            f"rm -f {self.LOG} && touch {self.FLAG} && "
+            f"(setsid sh -c {shlex.quote(self.LOOP)} </dev/null >/dev/null 2>&1 &)"
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.host.run(f"rm -f {self.FLAG}")
+        time.sleep(1)
+        self.statuses = self.host.file(self.LOG).content_string.splitlines()
+
+
 @pytest.fixture(scope="module")
 def outcomes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("outcomes")
@@ -62,9 +101,18 @@ def v1_release(app_host: testinfra.host.Host) -> str:
 
 
 @pytest.fixture(scope="module")
-def v2(playbook: Callable[..., Run], v1_release: str) -> Run:
+def v2_update(playbook: Callable[..., Run], v1_release: str, app_host: testinfra.host.Host) -> Update:
+    """Deploy v2 over v1 while requests go on; the run, their statuses, and the unit's starts meanwhile."""
     secrets = {"greeting": "Hello", "database": {"password": NEW_SECRET}}
-    return playbook({"streamlit_app_version": "v2", "streamlit_app_secrets": secrets})
+    starts = service_starts(app_host)
+    with RequestLog(app_host) as requests:
+        run = playbook({"streamlit_app_version": "v2", "streamlit_app_secrets": secrets})
+    return run, requests.statuses, service_starts(app_host) - starts
+
+
+@pytest.fixture(scope="module")
+def v2(v2_update: Update) -> Run:
+    return v2_update[0]
 
 
 def test_a_new_version_deploys(v2: Run) -> None:
@@ -74,6 +122,17 @@ def test_a_new_version_deploys(v2: Run) -> None:
 def test_the_new_version_is_live(v2: Run, app_host: testinfra.host.Host) -> None:
     assert '"version": "v2"' in app_host.file(f"{current_release(app_host)}/release.json").content_string
     assert served_release(app_host) == current_release(app_host)
+
+
+def test_the_update_turned_no_request_away(v2_update: Update) -> None:
+    statuses = v2_update[1]
+    assert len(statuses) >= 20
+    assert [line for line in statuses if line != "200 200"] == []
+
+
+def test_the_update_handed_over_without_restarting_the_service(v2_update: Update) -> None:
+    assert "RUNNING HANDLER [streamlit_ops.deploy.tmux_service : Hand over tmux service]" in v2_update[0].output
+    assert v2_update[2] == 0
 
 
 def test_the_previous_release_is_kept(v2: Run, app_host: testinfra.host.Host, v1_release: str) -> None:
@@ -187,24 +246,35 @@ def unhealthy(
     playbook: Callable[..., Run],
     app_host: testinfra.host.Host,
     failing_builds: tuple[dict[str, Outcome], str, list[str]],
-) -> tuple[Run, str]:
+) -> Unhealthy:
     live = current_release(app_host)
-    return playbook({"streamlit_app_version": "unhealthy", "streamlit_app_health_timeout": 10}), live
+    with RequestLog(app_host) as requests:
+        run = playbook({"streamlit_app_version": "unhealthy", "streamlit_app_health_timeout": 10})
+    return run, live, requests.statuses
 
 
-def test_a_server_that_does_not_come_up_fails_the_play_and_rolls_back(unhealthy: tuple[Run, str]) -> None:
+def test_a_server_that_does_not_come_up_fails_the_play_and_rolls_back(unhealthy: Unhealthy) -> None:
     run = unhealthy[0]
     assert run.rc != 0
     assert "Rolled back" in run.output
+    # The handover failed (systemd's reload job), and the new server's log says why.
+    assert "failed: Hand over tmux service: Unable to reload service streamlit-hello.service" in run.output
+    assert "FileNotFoundError" in run.output
 
 
-def test_the_rolled_back_release_serves_again(unhealthy: tuple[Run, str], app_host: testinfra.host.Host) -> None:
+def test_the_live_release_served_every_request_while_the_new_one_failed(unhealthy: Unhealthy) -> None:
+    statuses = unhealthy[2]
+    assert len(statuses) >= 20
+    assert [line for line in statuses if line != "200 200"] == []
+
+
+def test_the_rolled_back_release_serves_again(unhealthy: Unhealthy, app_host: testinfra.host.Host) -> None:
     assert app_host.check_output(HEALTH) == "ok"
     assert current_release(app_host) == unhealthy[1] == served_release(app_host)
 
 
 @pytest.fixture(scope="module")
-def from_src(playbook: Callable[..., Run], unhealthy: tuple[Run, str]) -> Run:
+def from_src(playbook: Callable[..., Run], unhealthy: Unhealthy) -> Run:
     src = Path(__file__).resolve().parents[3] / "examples" / "hello_streamlit"
     return playbook({"streamlit_app_repo": "", "streamlit_app_src": str(src)})
 
@@ -234,6 +304,7 @@ BAD_INPUTS = [
     ("entrypoint_escapes", "streamlit_app_entrypoint"),
     ("port_out_of_range", "streamlit_app_port"),
     ("unknown_config_section", "streamlit_app_config"),
+    ("unknown_update_strategy", "streamlit_app_update_strategy"),
 ]
 
 
