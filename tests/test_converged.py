@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import REPO, clean_env, tool
 
 MODULE = REPO / "plugins" / "modules" / "converged.py"
+# Where `make setup` links the checkout as streamlit_ops.deploy: the module imports its module_utils from there.
+COLLECTIONS = REPO / ".ansible" / "collections"
 
 
 def converged(tmp_path: Path, **args: Any) -> dict[str, Any]:
@@ -25,8 +27,13 @@ def converged(tmp_path: Path, **args: Any) -> dict[str, Any]:
     args_file = tmp_path / "args.json"
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     result = subprocess.run(
-        [sys.executable, str(MODULE), str(args_file)], capture_output=True, text=True, check=False, env=clean_env()
+        [sys.executable, str(MODULE), str(args_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_env(PYTHONPATH=str(COLLECTIONS)),
     )
+    assert result.stdout.strip().startswith("{"), result.stdout + result.stderr
     return json.loads(result.stdout)
 
 
@@ -180,6 +187,7 @@ PLAYBOOK = """
       streamlit_ops.deploy.converged:
         path: "{{ stamp }}"
         inputs: {variables: ["^example_"], trees: ["{{ tree }}"]}
+        forget: "{{ forget | default(false) }}"
       register: probe
     - name: Record
       streamlit_ops.deploy.converged:
@@ -193,12 +201,12 @@ PLAYBOOK = """
 """
 
 
-def play(tmp_path: Path, *extra: str) -> str:
+def play(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> str:
     """Run PLAYBOOK (probe, then record) on the controller; return the probe's message."""
-    return run_play(tmp_path, *extra)[0]
+    return run_play(tmp_path, *extra, env=env)[0]
 
 
-def run_play(tmp_path: Path, *extra: str) -> tuple[str, str]:
+def run_play(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[str, str]:
     """Run PLAYBOOK (probe, then record) on the controller; return the probe's message and the output."""
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK)
@@ -224,6 +232,7 @@ def run_play(tmp_path: Path, *extra: str) -> tuple[str, str]:
             ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
             ANSIBLE_LOCALHOST_WARNING="false",
             ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+            **(env or {}),
         ),
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -256,3 +265,50 @@ def test_inputs_that_cannot_be_read_are_not_recorded(tmp_path: Path) -> None:
     _, output = run_play(tmp_path, "-e", "example_late={{ ansible_facts.nothing_gathered }}")
     assert "Not recording the converged state (the next run takes the full path)" in output
     assert not (tmp_path / "stamp.json").exists()
+
+
+# With pipelining (the collection's ansible.cfg), a probe first runs the module_utils code on the
+# target's Python directly: `<python> -`, where a module run pipes AnsiballZ to a bare `<python>`.
+PIPELINED = {"ANSIBLE_PIPELINING": "true"}
+
+
+def commands(output: str) -> list[str]:
+    """What the connection ran, from -vvv output: 'quick' for the quick probe, 'module' for a module run."""
+    found = re.findall(r"^<localhost> EXEC /bin/sh -c '(.*?) && sleep 0'$", output, re.MULTILINE)
+    return ["quick" if command.endswith(" -") else "module" for command in found]
+
+
+def test_with_pipelining_an_in_sync_host_is_answered_without_a_module_run(tmp_path: Path) -> None:
+    assert play(tmp_path, env=PIPELINED) == "probe said False: no record of an earlier run"
+    message, output = run_play(tmp_path, "-vvv", "-e", "probe_only=true", env=PIPELINED)
+    assert message == "probe said True: in sync"
+    assert commands(output) == ["quick"]
+
+
+def test_with_pipelining_a_host_not_in_sync_gets_the_modules_answer_which_forgets(tmp_path: Path) -> None:
+    play(tmp_path, env=PIPELINED)
+    (tmp_path / "role" / "tasks.yml").write_text("---\n")
+    message, output = run_play(tmp_path, "-vvv", "-e", "probe_only=true", "-e", "forget=true", env=PIPELINED)
+    assert message == "probe said False: the inputs or the role changed since the last run"
+    assert commands(output) == ["quick", "module"]
+    assert not (tmp_path / "stamp.json").exists()
+
+
+def test_a_python_that_cannot_run_the_quick_probe_leaves_the_answer_to_the_module(tmp_path: Path) -> None:
+    play(tmp_path, env=PIPELINED)
+    # Fails only as the quick probe runs it (`python -`), as a Python older than 3.7 would.
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\n[ "$1" = - ] && exit 3\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    message, output = run_play(
+        tmp_path, "-vvv", "-e", "probe_only=true", "-e", f"ansible_python_interpreter={python}", env=PIPELINED
+    )
+    assert message == "probe said True: in sync"
+    assert commands(output) == ["quick", "module"]
+
+
+def test_without_pipelining_the_module_answers(tmp_path: Path) -> None:
+    play(tmp_path)
+    message, output = run_play(tmp_path, "-vvv", "-e", "probe_only=true", env={"ANSIBLE_PIPELINING": "false"})
+    assert message == "probe said True: in sync"
+    assert "quick" not in commands(output)

@@ -24,6 +24,12 @@ description:
     O(forget=true), a stamp that is not in sync is removed, so that a run that fails later
     cannot leave a stamp describing an older state behind.
   - With O(state=absent), removes the stamp.
+  - With pipelining enabled for the connection and a task that is not delegated, the action plugin first runs the
+    probe's code (standard library only) on the target's Python, given on the standard input of one command, and
+    returns its answer when it is in sync. Any other answer, or a target Python that cannot run it (3.7 or later is
+    needed), runs the module, which then reports the difference and forgets the stamp. The interpreter is
+    C(ansible_python_interpreter) or the discovered one; where neither is known yet, the first of
+    C(/usr/bin/python3), C(/usr/libexec/platform-python) and C(python3) found.
   - The roles of this collection use it to skip their tasks when nothing would change
     (their C(<role>_skip_if_converged) variable).
 author: streamlit_ops.deploy contributors
@@ -132,141 +138,34 @@ outputs:
   type: dict
 """
 
-import hashlib
 import json
 import os
 import stat
 import tempfile
-import urllib.error
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
-
-FORMAT = 1
-UNIT_PROPERTIES = ("ActiveState", "UnitFileState", "FragmentPath")
-
-
-def content_digest(path):
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
+from ansible_collections.streamlit_ops.deploy.plugins.module_utils.converged import (
+    FORMAT,
+    UNIT_PROPERTIES,
+    file_record,
+    probe,
+    unit_records,
+    url_failure,
+)
 
 
-def file_record(path):
-    """Type, owner, group, mode and content digest (or link target) of PATH, without following a last link.
+def systemctl_show(module):
+    """A `systemctl show` of units through the module (its PATH lookup and command logging)."""
 
-    A link also records the digest of the regular file it finally resolves to (an interpreter
-    replaced behind a venv's python link shows). What cannot be read is recorded as such.
-    """
-    try:
-        st = os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return {"type": "missing"}
-    except OSError as exc:
-        return {"type": "unreadable", "error": exc.strerror or str(exc)}
-    record = {"uid": st.st_uid, "gid": st.st_gid, "mode": "%04o" % stat.S_IMODE(st.st_mode)}
-    try:
-        if stat.S_ISLNK(st.st_mode):
-            record.update(type="link", target=os.readlink(path))
-            if os.path.isfile(path):
-                record.update(sha256=content_digest(path))
-        elif stat.S_ISDIR(st.st_mode):
-            record.update(type="directory")
-        elif stat.S_ISREG(st.st_mode):
-            record.update(type="file", sha256=content_digest(path))
-        else:
-            record.update(type="other")
-    except OSError as exc:
-        return {"type": "unreadable", "error": exc.strerror or str(exc)}
-    return record
+    def show(units):
+        systemctl = module.get_bin_path("systemctl", required=True)
+        argv = [systemctl, "show", "--property=" + ",".join(("Id",) + UNIT_PROPERTIES), "--"] + list(units)
+        rc, out, err = module.run_command(argv)
+        if rc != 0:
+            module.fail_json(msg="systemctl show failed: %s" % (err.strip() or out.strip()), rc=rc)
+        return out
 
-
-def describe_difference(path, recorded, found):
-    if found["type"] == "unreadable":
-        return "%s cannot be read (%s)" % (path, found.get("error", "unknown error"))
-    if found["type"] != recorded["type"]:
-        return "%s is now %s (was %s)" % (path, found["type"], recorded["type"])
-    for key in ("target", "sha256", "mode", "uid", "gid"):
-        if recorded.get(key) != found.get(key):
-            label = {"target": "link target", "sha256": "content", "uid": "owner", "gid": "group"}.get(key, key)
-            if key == "sha256" and found["type"] == "link":
-                label = "content of the file the link resolves to"
-            return "%s changed (%s)" % (path, label)
-    return None
-
-
-def unit_records(module, units):
-    """ActiveState, UnitFileState and the unit file's digest of each unit, from one systemctl call."""
-    if not units:
-        return {}
-    systemctl = module.get_bin_path("systemctl", required=True)
-    argv = [systemctl, "show", "--property=" + ",".join(("Id",) + UNIT_PROPERTIES), "--"] + list(units)
-    rc, out, err = module.run_command(argv)
-    if rc != 0:
-        module.fail_json(msg="systemctl show failed: %s" % (err.strip() or out.strip()), rc=rc)
-    blocks = [block for block in out.strip().split("\n\n")]
-    records = {}
-    for unit, block in zip(units, blocks):
-        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        fragment = props.get("FragmentPath", "")
-        records[unit] = {
-            "active": props.get("ActiveState", ""),
-            "enabled": props.get("UnitFileState", ""),
-            "file": file_record(fragment) if fragment else {"type": "missing"},
-        }
-    return records
-
-
-def url_failure(url):
-    """None when URL answers with a 2xx status, else why not."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (URLs come from the role)
-            if 200 <= response.status < 300:
-                return None
-            return "%s answered %s" % (url, response.status)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return "%s did not answer: %s" % (url, getattr(exc, "reason", exc))
-
-
-def read_stamp(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            stamp = json.load(handle)
-    except FileNotFoundError:
-        return None, "no record of an earlier run"
-    except (OSError, ValueError) as exc:
-        return None, "the record of the last run is unreadable (%s)" % exc
-    if not isinstance(stamp, dict) or stamp.get("format") != FORMAT:
-        return None, "the record of the last run has another format"
-    return stamp, None
-
-
-def probe(module, path, digest):
-    stamp, why = read_stamp(path)
-    if stamp is None:
-        return why
-    if stamp.get("digest") != digest:
-        return "the inputs or the role changed since the last run"
-    for name, recorded in stamp.get("files", {}).items():
-        why = describe_difference(name, recorded, file_record(name))
-        if why:
-            return why
-    units = stamp.get("units", {})
-    found = unit_records(module, list(units))
-    for unit, recorded in units.items():
-        now = found.get(unit, {})
-        for key in ("active", "enabled"):
-            if now.get(key) != recorded.get(key):
-                return "%s is %s (was %s)" % (unit, now.get(key) or "unknown", recorded.get(key))
-        if now.get("file") != recorded.get("file"):
-            return "the unit file of %s changed" % unit
-    for url in stamp.get("urls", []):
-        why = url_failure(url)
-        if why:
-            return why
-    return None
+    return show
 
 
 def record(module, params):
@@ -281,7 +180,7 @@ def record(module, params):
         "format": FORMAT,
         "digest": params["digest"],
         "files": {path: file_record(path) for path in params["files"]},
-        "units": unit_records(module, params["units"]),
+        "units": unit_records(params["units"], systemctl_show(module)),
         "urls": urls,
         "outputs": params["outputs"],
     }
@@ -352,14 +251,11 @@ def main():
         changed = write_stamp(module, path, stamp)
         module.exit_json(changed=changed, in_sync=True, reason="recorded", outputs=params["outputs"])
 
-    why = probe(module, path, params["digest"])
-    if why:
+    in_sync, reason, outputs = probe(path, params["digest"], systemctl_show(module))
+    if not in_sync and params["forget"]:
         # Bookkeeping: the stamp no longer describes the host; not reported as a change.
-        if params["forget"]:
-            remove_stamp(module, path)
-        module.exit_json(changed=False, in_sync=False, reason=why, outputs={})
-    stamp, _ = read_stamp(path)
-    module.exit_json(changed=False, in_sync=True, reason="in sync", outputs=stamp.get("outputs", {}))
+        remove_stamp(module, path)
+    module.exit_json(changed=False, in_sync=in_sync, reason=reason, outputs=outputs)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,9 @@ import hashlib
 import json
 import os
 
+from ansible_collections.streamlit_ops.deploy.plugins.module_utils.converged import content_digest as file_digest
+
 DEFAULT_EXCLUDE = (".git", "__pycache__")
-
-
-def file_digest(path):
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def tree_digest(top, exclude=DEFAULT_EXCLUDE):

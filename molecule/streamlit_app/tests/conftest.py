@@ -38,7 +38,7 @@ class Outcome:
     msg: str
 
 
-def _ansible_env() -> dict[str, str]:
+def _ansible_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     ephemeral = env.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
     cfg = Path(ephemeral) / "ansible.cfg"
@@ -46,10 +46,13 @@ def _ansible_env() -> dict[str, str]:
         env["ANSIBLE_CONFIG"] = str(cfg)
     env["ANSIBLE_FORCE_COLOR"] = "false"
     env["ANSIBLE_NOCOLOR"] = "true"
+    env.update(extra)
     return env
 
 
-def _ansible_playbook(playbook: str, extra_vars: dict[str, Any], options: list[str]) -> Run:
+def _ansible_playbook(
+    playbook: str, extra_vars: dict[str, Any], options: list[str], env: dict[str, str] | None = None
+) -> Run:
     """Run one of the scenario's playbooks (verbose, with --diff) and capture all output."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as handle:
         json.dump(extra_vars, handle)
@@ -68,15 +71,15 @@ def _ansible_playbook(playbook: str, extra_vars: dict[str, Any], options: list[s
             ],
             capture_output=True,
             text=True,
-            env=_ansible_env(),
+            env=_ansible_env(**(env or {})),
             check=False,
         )
     return Run(result.returncode, result.stdout + result.stderr)
 
 
-def run_playbook(extra_vars: dict[str, Any], limit: str = APP_HOST) -> Run:
-    """Run converge.yml on one host with extra vars."""
-    return _ansible_playbook("converge.yml", extra_vars, ["--limit", limit])
+def run_playbook(extra_vars: dict[str, Any], limit: str = APP_HOST, env: dict[str, str] | None = None) -> Run:
+    """Run converge.yml on one host with extra vars (and extra environment variables for Ansible)."""
+    return _ansible_playbook("converge.yml", extra_vars, ["--limit", limit], env)
 
 
 def run_cases(playbook: str, tmp_dir: Path) -> tuple[Run, dict[str, Outcome]]:

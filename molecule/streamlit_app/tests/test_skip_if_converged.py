@@ -92,3 +92,31 @@ def test_after_the_repair_the_shortcut_applies_again(playbook: Callable[..., Run
     assert run.rc == 0, run.output[-3000:]
     assert changed_count(run) == 0
     assert FULL_PATH_TASK not in run.output
+
+
+# The collection's ansible.cfg turns pipelining on (Molecule's does not): then the probe asks the
+# host's Python directly, and falls back to the module only when the host is not in sync.
+PIPELINED = {"ANSIBLE_PIPELINING": "true"}
+
+
+def test_with_pipelining_a_converged_app_is_left_after_one_probe(
+    playbook: Callable[..., Run], app_host: testinfra.host.Host
+) -> None:
+    release = current_release(app_host)
+    run = playbook(SKIP, env=PIPELINED)
+    assert run.rc == 0, run.output[-3000:]
+    assert changed_count(run) == 0
+    assert "reason: in sync" in run.output
+    assert FULL_PATH_TASK not in run.output
+    assert current_release(app_host) == release
+
+
+def test_with_pipelining_a_stopped_service_is_still_found_and_started(
+    playbook: Callable[..., Run], app_host: testinfra.host.Host
+) -> None:
+    app_host.run_expect([0], "systemctl stop streamlit-hello.service")
+    run = playbook(SKIP, env=PIPELINED)
+    assert run.rc == 0, run.output[-3000:]
+    assert "reason: streamlit-hello.service is inactive (was active)" in run.output
+    assert FULL_PATH_TASK in run.output
+    assert app_host.check_output(HEALTH) == "ok"
