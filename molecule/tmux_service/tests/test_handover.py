@@ -101,6 +101,14 @@ def test_a_new_release_is_handed_over_not_restarted(
         assert after["NRestarts"] == before["NRestarts"]
 
 
+def test_a_stop_timeout_given_as_a_string_sets_the_units_timeout(
+    first: list[dict[str, str]], hosts: list[testinfra.host.Host]
+) -> None:
+    # handover.yml passes tmux_service_stop_timeout as "3", as -e would: 3 s for Ctrl-c plus 15.
+    for host in hosts:
+        assert host.check_output(f"systemctl show -p TimeoutStopUSec --value {UNIT}") == "18s"
+
+
 def test_the_new_command_replaced_the_old_one(handed_over: str, hosts: list[testinfra.host.Host]) -> None:
     for host in hosts:
         assert releases_running(host) == ["2"]
