@@ -80,12 +80,17 @@ def describe_difference(path, recorded, found):
     return None
 
 
+def show_argv(systemctl, units):
+    """The argv of one `systemctl show` of the properties the probe compares, for UNITS."""
+    return [systemctl, "show", "--property=" + ",".join(("Id",) + UNIT_PROPERTIES), "--"] + list(units)
+
+
 def systemctl_show(units):
     """Output of one `systemctl show` of UNITS' properties; raises ProbeError when it fails."""
     systemctl = shutil.which("systemctl", path=os.environ.get("PATH", "") + ":/usr/bin:/bin:/usr/sbin:/sbin")
     if not systemctl:
         raise ProbeError("systemctl was not found")
-    argv = [systemctl, "show", "--property=" + ",".join(("Id",) + UNIT_PROPERTIES), "--"] + list(units)
+    argv = show_argv(systemctl, units)
     env = dict(os.environ, LC_ALL="C")
     done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
     out, err = done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")

@@ -146,9 +146,9 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.streamlit_ops.deploy.plugins.module_utils.converged import (
     FORMAT,
-    UNIT_PROPERTIES,
     file_record,
     probe,
+    show_argv,
     unit_records,
     url_failure,
 )
@@ -159,8 +159,7 @@ def systemctl_show(module):
 
     def show(units):
         systemctl = module.get_bin_path("systemctl", required=True)
-        argv = [systemctl, "show", "--property=" + ",".join(("Id",) + UNIT_PROPERTIES), "--"] + list(units)
-        rc, out, err = module.run_command(argv)
+        rc, out, err = module.run_command(show_argv(systemctl, units))
         if rc != 0:
             module.fail_json(msg="systemctl show failed: %s" % (err.strip() or out.strip()), rc=rc)
         return out
