@@ -6,6 +6,7 @@ import functools
 import http.server
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -144,6 +145,37 @@ def test_a_url_that_stops_answering_is_not_in_sync(
     result = probe(tmp_path, managed)
     assert result["in_sync"] is False
     assert result["reason"].startswith(f"{url} did not answer")
+
+
+def test_a_url_answering_an_error_status_is_not_in_sync(
+    tmp_path: Path, managed: dict[str, Any], server: http.server.HTTPServer
+) -> None:
+    (tmp_path / "health").write_text("ok")
+    url = f"http://127.0.0.1:{server.server_address[1]}/health"
+    assert converged(tmp_path, state="record", urls=[url], **managed)["changed"] is True
+    assert probe(tmp_path, managed)["in_sync"] is True
+    (tmp_path / "health").unlink()
+    result = probe(tmp_path, managed)
+    assert (result["in_sync"], result["reason"]) == (False, f"{url} answered 404")
+
+
+def test_a_url_answering_something_other_than_http_is_never_recorded(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_once() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(1024)
+            connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    thread = threading.Thread(target=answer_once, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    result = converged(tmp_path, state="record", urls=[url], **recorded)
+    thread.join(timeout=10)
+    listener.close()
+    assert (result["changed"], result["reason"]) == (False, "not recorded")
+    assert f"{url} did not answer: not an HTTP status line" in json.dumps(result["warnings"])
 
 
 def test_a_url_that_does_not_answer_is_never_recorded(tmp_path: Path, recorded: dict[str, Any]) -> None:

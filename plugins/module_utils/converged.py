@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import stat
-import subprocess
-import urllib.error
-import urllib.request
+
+# A quick probe starts a fresh Python for each role on each host, so what only some probes
+# need (subprocess for units, socket for URLs, urllib.request for a URL other than plain http)
+# is imported where it is used: urllib.request alone costs the target about 15 ms of CPU.
 
 FORMAT = 1
 UNIT_PROPERTIES = ("ActiveState", "UnitFileState", "FragmentPath")
@@ -87,6 +87,9 @@ def show_argv(systemctl, units):
 
 def systemctl_show(units):
     """Output of one `systemctl show` of UNITS' properties; raises ProbeError when it fails."""
+    import shutil  # noqa: PLC0415 (see the imports)
+    import subprocess  # noqa: PLC0415 (see the imports)
+
     systemctl = shutil.which("systemctl", path=os.environ.get("PATH", "") + ":/usr/bin:/bin:/usr/sbin:/sbin")
     if not systemctl:
         raise ProbeError("systemctl was not found")
@@ -116,10 +119,41 @@ def unit_records(units, show=systemctl_show):
     return records
 
 
-def url_failure(url):
-    """None when URL answers with a 2xx status, else why not."""
+def url_failure(url, timeout=5):
+    """None when URL answers with a 2xx status, else why not.
+
+    A plain http URL is asked with one GET over a socket and judged by its status line (a
+    redirect is not followed); any other scheme goes through urllib.request.
+    """
+    import socket  # noqa: PLC0415 (see the imports)
+    from urllib.parse import urlsplit  # noqa: PLC0415 (see the imports)
+
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return _urllib_failure(url, timeout)
+    target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+    request = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (target, parts.netloc)
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (URLs come from the role)
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout) as sock:
+            sock.sendall(request.encode("ascii"))
+            with sock.makefile("rb") as answer:
+                status_line = answer.readline(1024)
+    except (OSError, ValueError, UnicodeError) as exc:
+        return "%s did not answer: %s" % (url, exc)
+    fields = status_line.split()
+    if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
+        return "%s did not answer: not an HTTP status line (%r)" % (url, status_line[:80])
+    status = int(fields[1])
+    return None if 200 <= status < 300 else "%s answered %s" % (url, status)
+
+
+def _urllib_failure(url, timeout):
+    """url_failure for what is not plain http, through urllib.request (which follows redirects)."""
+    import urllib.error  # noqa: PLC0415 (see the imports)
+    import urllib.request  # noqa: PLC0415 (see the imports)
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (URLs come from the role)
             if 200 <= response.status < 300:
                 return None
             return "%s answered %s" % (url, response.status)
