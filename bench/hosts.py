@@ -119,6 +119,36 @@ def start_hosts(label: str, count: int, public_key: Path) -> list[Host]:
     return hosts
 
 
+def cpu_seconds(hosts: list[Host]) -> float | None:
+    """CPU time the containers of HOSTS have used so far, from their cgroups; None where it cannot be read.
+
+    cgroup v2 (cpu.stat usage_usec) or v1 (cpuacct.usage, nanoseconds), under Docker's cgroupfs or systemd driver.
+    """
+    total = 0.0
+    for host in hosts:
+        cid = docker("inspect", "-f", "{{.Id}}", host.container)
+        candidates = [
+            (Path(f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat"), "usec"),
+            (Path(f"/sys/fs/cgroup/docker/{cid}/cpu.stat"), "usec"),
+            (Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage"), "ns"),
+            (Path(f"/sys/fs/cgroup/cpuacct/system.slice/docker-{cid}.scope/cpuacct.usage"), "ns"),
+        ]
+        for path, unit in candidates:
+            try:
+                text = path.read_text()
+            except OSError:
+                continue
+            if unit == "ns":
+                total += int(text) / 1e9
+            else:
+                fields = dict(line.split() for line in text.splitlines() if line.strip())
+                total += int(fields["usage_usec"]) / 1e6
+            break
+        else:
+            return None
+    return total
+
+
 def start_installer_server(directory: Path) -> str:
     """Serve the stand-in Miniconda installer to the hosts from a container; returns its URL prefix."""
     ensure_network()

@@ -28,6 +28,10 @@ NOTES = [
     "Update: version 2 of the example app (one line added) deployed with configure.yml on a host serving "
     "version 1, while a client polls /_stcore/health and the page every 100 ms (1 s timeout); a poll fails "
     "unless both answer as Streamlit. Gap: longest time between two good polls with failed ones between.",
+    "No-op CPU: user + system time of ansible-playbook and every process it waited for (from wait4), and "
+    "the CPU time the hosts' containers used during the run (their cgroups). The containers share this "
+    "machine's CPUs with the controller, so here the hosts' share adds to a fleet's wall time; on EC2 each "
+    "instance spends its own.",
     "Controller memory: peak of the summed RSS of ansible-playbook and all its descendants, sampled every "
     "0.2 s (workers and ssh clients included); the largest single process is ru_maxrss from wait4.",
 ]
@@ -79,7 +83,7 @@ def converge_figures(s: Samples) -> list[Metric]:
 
 
 def fleet_figures(s: Samples) -> list[Metric]:
-    rows = []
+    rows = noop_cpu_figures(s, 1)
     for size in sorted(k for k in s.fleets if k > 1):
         fresh, noop = s.fresh(size), s.noop(size)
         changed = max(r.noop.changed for r in s.fleets[size])
@@ -103,6 +107,36 @@ def fleet_figures(s: Samples) -> list[Metric]:
                 Stat.of(ratios(fresh, s.fresh(1))),
             ),
         ]
+        rows += noop_cpu_figures(s, size)
+    return rows
+
+
+def noop_cpu_figures(s: Samples, size: int) -> list[Metric]:
+    """Where a no-op spends CPU: the controller's process tree, and the hosts' containers (against 1 host)."""
+    one, many = s.fleets[1], s.fleets[size]
+    rows = []
+    for name, pick, note in (
+        ("controller", lambda r: r.noop.cpu_s, "ansible-playbook, its workers and ssh clients"),
+        (
+            "hosts",
+            lambda r: r.noop_target_cpu_s,
+            "the hosts' containers (sshd, sudo, the probes), on the same CPUs here",
+        ),
+    ):
+        values, values1 = [pick(r) for r in many], [pick(r) for r in one]
+        if None in values + values1:
+            continue
+        rows.append(
+            Metric(
+                f"fleet_noop_{name}_cpu_{size}",
+                "CPU s",
+                Stat.of(values),
+                Stat.of(values1) if size > 1 else None,
+                "1 host" if size > 1 else "",
+                Stat.of(ratios(values, values1)) if size > 1 else None,
+                note=note,
+            )
+        )
     return rows
 
 

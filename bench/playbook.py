@@ -36,6 +36,7 @@ class RunResult:
     tree_rss_mb: float  # peak of the summed RSS of ansible-playbook and all its descendants (sampled)
     largest_rss_mb: float  # ru_maxrss: the largest single process of the tree
     log: Path
+    cpu_s: float = 0.0  # user + system CPU of ansible-playbook and every process it waited for (workers, ssh)
 
     def check(self) -> RunResult:
         if self.returncode != 0 or self.failed:
@@ -149,6 +150,7 @@ def run(args: list[str], log: Path, env: Mapping[str, str | None] | None = None,
         tree_rss_mb=sampler.peak_kb / 1024,
         largest_rss_mb=usage.ru_maxrss / 1024,
         log=log,
+        cpu_s=usage.ru_utime + usage.ru_stime,
     )
 
 

@@ -32,6 +32,7 @@ class FleetResult:
     size: int
     fresh: playbook.RunResult
     noop: playbook.RunResult
+    noop_target_cpu_s: float | None = None  # CPU the hosts' containers used during the no-op
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,14 @@ def start_fleet(work: Workspace, installer_url: str, size: int, tag: str) -> Fle
 
 
 def measure_fleet(work: Workspace, fleet: Fleet, tag: str) -> FleetResult:
-    """Fresh converge, then the no-op re-run."""
+    """A fresh converge of the fleet, then a no-op one (with the CPU the hosts used during it)."""
     size = len(fleet.hosts)
     fresh = converge(fleet.inventory, work.logs / f"fresh-{size}-{tag}.log", playbook.PROFILE_ENV).check()
+    before = hosts.cpu_seconds(fleet.hosts)
     noop = converge(fleet.inventory, work.logs / f"noop-{size}-{tag}.log").check()
-    return FleetResult(size, fresh, noop)
+    after = hosts.cpu_seconds(fleet.hosts)
+    target = after - before if before is not None and after is not None else None
+    return FleetResult(size, fresh, noop, target)
 
 
 def measure_noop(
