@@ -326,6 +326,21 @@ def test_with_pipelining_a_host_not_in_sync_gets_the_modules_answer_which_forget
     assert not (tmp_path / "stamp.json").exists()
 
 
+def test_an_interpreter_given_with_arguments_runs_the_quick_probe(tmp_path: Path) -> None:
+    play(tmp_path, env=PIPELINED)
+    message, output = run_play(
+        tmp_path,
+        "-vvv",
+        "-e",
+        "probe_only=true",
+        "-e",
+        f"ansible_python_interpreter='/usr/bin/env PYTHONDONTWRITEBYTECODE=1 {sys.executable}'",
+        env=PIPELINED,
+    )
+    assert message == "probe said True: in sync"
+    assert commands(output) == ["quick"]
+
+
 def test_a_python_that_cannot_run_the_quick_probe_leaves_the_answer_to_the_module(tmp_path: Path) -> None:
     play(tmp_path, env=PIPELINED)
     # Fails only as the quick probe runs it (`python -`), as a Python older than 3.7 would.

@@ -49,7 +49,8 @@ class ActionModule(ActionBase):
         if not interpreter:
             interpreter = C.config.get_config_value("INTERPRETER_PYTHON", variables=task_vars)
         if interpreter and not to_text(interpreter).startswith("auto"):
-            return "%s -" % shlex.quote(to_text(interpreter))
+            # As in a module's shebang, the interpreter may come with arguments (/usr/bin/env python3).
+            return "%s -" % " ".join(shlex.quote(word) for word in shlex.split(to_text(interpreter)))
         loop = " ".join(shlex.quote(candidate) for candidate in PYTHON_CANDIDATES)
         return 'for p in %s; do if command -v "$p" >/dev/null 2>&1; then exec "$p" -; fi; done; exit 127' % loop
 
