@@ -85,6 +85,7 @@ options:
     description:
       - URLs that must answer with a 2xx status (O(state=record) checks them and records them,
         or records nothing when one does not answer; O(state=probe) checks them again).
+      - An C(http) URL must answer itself, its redirects are not followed.
     type: list
     elements: str
     default: []
