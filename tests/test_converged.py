@@ -186,6 +186,15 @@ def test_a_url_that_does_not_answer_is_never_recorded(tmp_path: Path, recorded: 
     assert not Path(recorded["path"]).exists()  # the older record is gone too
 
 
+@pytest.mark.parametrize(
+    ("url", "why"), [("http://[::1:9/", "Invalid IPv6 URL"), ("http:///health", "no host in the URL")]
+)
+def test_a_malformed_url_is_reported_not_raised(tmp_path: Path, recorded: dict[str, Any], url: str, why: str) -> None:
+    result = converged(tmp_path, state="record", urls=[url], **recorded)
+    assert (result.get("failed"), result["reason"]) == (None, "not recorded"), result
+    assert f"{url} did not answer: {why}" in json.dumps(result["warnings"])
+
+
 def test_a_link_records_the_file_it_resolves_to(tmp_path: Path) -> None:
     (tmp_path / "python3.12").write_bytes(b"interpreter 1")
     (tmp_path / "python").symlink_to("python3.12")

@@ -128,13 +128,18 @@ def url_failure(url, timeout=5):
     import socket  # noqa: PLC0415 (see the imports)
     from urllib.parse import urlsplit  # noqa: PLC0415 (see the imports)
 
-    parts = urlsplit(url)
-    if parts.scheme != "http":
-        return _urllib_failure(url, timeout)
-    target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-    request = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (target, parts.netloc)
     try:
-        with socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout) as sock:
+        parts = urlsplit(url)
+        if parts.scheme != "http":
+            return _urllib_failure(url, timeout)
+        if not parts.hostname:
+            return "%s did not answer: no host in the URL" % url
+        port = 80 if parts.port is None else parts.port
+        host = "[%s]" % parts.hostname if ":" in parts.hostname else parts.hostname.encode("idna").decode("ascii")
+        host += "" if parts.port is None else ":%d" % port
+        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        request = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (target, host)
+        with socket.create_connection((parts.hostname, port), timeout=timeout) as sock:
             sock.sendall(request.encode("ascii"))
             with sock.makefile("rb") as answer:
                 status_line = answer.readline(1024)
