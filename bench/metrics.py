@@ -28,8 +28,10 @@ NOTES = [
     "Update: version 2 of the example app (one line added) deployed with configure.yml on a host serving "
     "version 1, while a client polls /_stcore/health and the page every 100 ms (1 s timeout); a poll fails "
     "unless both answer as Streamlit. Gap: longest time between two good polls with failed ones between.",
-    "No-op CPU: user + system time of ansible-playbook and every process it waited for (from wait4), and "
-    "the CPU time the hosts' containers used during the run (their cgroups). The containers share this "
+    "No-op CPU: user + system time of ansible-playbook and every process it waited for (from wait4: its "
+    "workers and their ssh commands, not the ControlPersist master an earlier run started, which does the "
+    "encryption), and the CPU time the hosts' containers used during the run (their cgroups, idle services "
+    "included). The containers share this "
     "machine's CPUs with the controller, so here the hosts' share adds to a fleet's wall time; on EC2 each "
     "instance spends its own.",
     "Controller memory: peak of the summed RSS of ansible-playbook and all its descendants, sampled every "
@@ -116,11 +118,15 @@ def noop_cpu_figures(s: Samples, size: int) -> list[Metric]:
     one, many = s.fleets[1], s.fleets[size]
     rows = []
     for name, pick, note in (
-        ("controller", lambda r: r.noop.cpu_s, "ansible-playbook, its workers and ssh clients"),
+        (
+            "controller",
+            lambda r: r.noop.cpu_s,
+            "ansible-playbook, its workers and ssh commands (not the ControlPersist master)",
+        ),
         (
             "hosts",
             lambda r: r.noop_target_cpu_s,
-            "the hosts' containers (sshd, sudo, the probes), on the same CPUs here",
+            "the hosts' containers over the run (sshd, sudo, probes, idle services), on the same CPUs here",
         ),
     ):
         values, values1 = [pick(r) for r in many], [pick(r) for r in one]
