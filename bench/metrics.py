@@ -22,7 +22,9 @@ NOTES = [
     "Converges: playbooks/configure.yml over real SSH (127.0.0.1, published port 22) to sod-bench-* containers "
     "from local/streamlit-ops-debian12:latest booting systemd, as demo/twin.py's twins; the stand-in Miniconda "
     "installer is served from a sod-bench-http container; pip downloads from PyPI through this machine's "
-    "HTTPS proxy on both sides, no cache shared between containers.",
+    "HTTPS proxy on both sides, no cache shared between containers. The proxy drops PyPI's Cache-Control "
+    "headers, so pip's HTTP cache keeps nothing here and the pip editions download every package again for "
+    "version 2; against PyPI, pip would take them from the app's cache. uv caches wheels whatever the headers say.",
     "Provision: playbooks/provision.yml against moto on loopback (wiped before each fresh run), "
     "ec2_launch_wait_for_ssh and ec2_launch_wait_for_port false; the re-run changes nothing.",
     "Update: version 2 of the example app (one line added) deployed with configure.yml on a host serving "
