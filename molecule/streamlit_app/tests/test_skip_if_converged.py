@@ -18,6 +18,7 @@ from conftest import BASE, HEALTH, Run, changed_count, current_release
 testinfra_hosts: list[str] = []
 SRC = Path(__file__).resolve().parents[3] / "examples" / "hello_streamlit"
 CONFIG = f"{BASE}/.streamlit/config.toml"
+LOGROTATE = "/etc/logrotate.d/tmux-service-streamlit-hello"
 SKIP: dict[str, Any] = {
     "streamlit_app_repo": "",
     "streamlit_app_src": str(SRC),
@@ -87,7 +88,23 @@ def test_a_stopped_service_takes_the_full_path_and_serves_again(stopped: Run, ap
     assert app_host.check_output(HEALTH) == "ok"
 
 
-def test_after_the_repair_the_shortcut_applies_again(playbook: Callable[..., Run], stopped: Run) -> None:
+@pytest.fixture(scope="module")
+def unrotated(playbook: Callable[..., Run], app_host: testinfra.host.Host, stopped: Run) -> Run:
+    app_host.run_expect([0], f"rm {LOGROTATE}")
+    return playbook(SKIP)
+
+
+def test_a_removed_log_rotation_takes_the_full_path_and_is_restored(
+    unrotated: Run, app_host: testinfra.host.Host
+) -> None:
+    assert unrotated.rc == 0, unrotated.output[-3000:]
+    assert f"reason: {LOGROTATE} is now missing (was file)" in unrotated.output
+    assert changed_count(unrotated) == 1
+    assert app_host.file(LOGROTATE).is_file
+    assert app_host.run(f"logrotate --debug {LOGROTATE}").rc == 0
+
+
+def test_after_the_repair_the_shortcut_applies_again(playbook: Callable[..., Run], unrotated: Run) -> None:
     run = playbook(SKIP)
     assert run.rc == 0, run.output[-3000:]
     assert changed_count(run) == 0

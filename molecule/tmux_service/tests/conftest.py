@@ -10,6 +10,8 @@ from testinfra.host import Host
 
 WEB_UNIT = "tmux-web.service"
 WEB_PORT = 8080
+WEB_LOG = "/var/log/tmux-service/web.log"
+WEB_LOGROTATE = "/etc/logrotate.d/tmux-service-tmux-web"
 WORKER_UNIT = "worker.service"
 WORKER_PORT = 8081
 

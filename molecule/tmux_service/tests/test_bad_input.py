@@ -40,6 +40,18 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         {"tmux_service_ready_pattern": "ready", "tmux_service_ready_timeout": 0},
         ["tmux_service_ready_timeout 1 to 3600 seconds, got 0"],
     ),
+    "rotation size with a unit logrotate does not know": (
+        {"tmux_service_log_rotate_size": "10MB"},
+        ["tmux_service_log_rotate_size must be a size in logrotate's notation", '"10MB"'],
+    ),
+    "negative count of rotated logs": (
+        {"tmux_service_log_rotate_keep": -1},
+        ["tmux_service_log_rotate_keep 0 to 1000 rotated copies, got -1"],
+    ),
+    "count of rotated logs that is not a number": (
+        {"tmux_service_log_rotate_keep": "many"},
+        ["tmux_service_log_rotate_keep", "int"],
+    ),
     "root without opt-in": ({"tmux_service_user": "root"}, ["tmux_service_user", "tmux_service_allow_root: true"]),
 }
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from conftest import WEB_PORT, WEB_UNIT, WORKER_PORT, WORKER_UNIT, answers, as_user, command_pid, wait_for
+from conftest import (
+    WEB_LOG,
+    WEB_LOGROTATE,
+    WEB_PORT,
+    WEB_UNIT,
+    WORKER_PORT,
+    WORKER_UNIT,
+    answers,
+    as_user,
+    command_pid,
+    wait_for,
+)
 from testinfra.host import Host
 
 
@@ -41,7 +52,35 @@ def test_attaching_to_the_session_shows_the_commands_output(web: Host) -> None:
 def test_the_log_file_receives_the_commands_output(web: Host) -> None:
     marker = f"/probe-{uuid.uuid4().hex}"
     web.run(f"curl -s -o /dev/null http://127.0.0.1:{WEB_PORT}{marker}")
-    assert wait_for(lambda: marker in web.file("/var/log/tmux-service/web.log").content_string, timeout=5)
+    assert wait_for(lambda: marker in web.file(WEB_LOG).content_string, timeout=5)
+
+
+def test_logrotate_rotates_the_log_file_daily_from_10_mb(web: Host) -> None:
+    config = web.file(WEB_LOGROTATE)
+    assert (config.user, config.group, config.mode) == ("root", "root", 0o644)
+    debug = web.run(f"logrotate --debug {WEB_LOGROTATE}")
+    assert debug.rc == 0, debug.stderr
+    # logrotate 3.21 (Debian 12) and 3.22 (Debian 13) word the line differently.
+    pattern = next(line for line in (debug.stdout + debug.stderr).splitlines() if line.startswith("rotating pattern:"))
+    assert pattern.split()[2:4] == [WEB_LOG, "10485760"]
+    assert "(5 rotations)" in pattern
+    timer = web.service("logrotate.timer")
+    assert timer.is_enabled
+    assert timer.is_running
+
+
+def test_a_rotation_keeps_the_old_output_and_the_log_going(web: Host) -> None:
+    """copytruncate: the pane goes on appending to the emptied file, at its new end (no hole of NULs)."""
+    old, new = f"/old-{uuid.uuid4().hex}", f"/new-{uuid.uuid4().hex}"
+    web.run(f"curl -s -o /dev/null http://127.0.0.1:{WEB_PORT}{old}")
+    assert wait_for(lambda: old in web.file(WEB_LOG).content_string, timeout=5)
+    web.check_output(f"logrotate --force {WEB_LOGROTATE}")
+    assert old in web.file(f"{WEB_LOG}.1").content_string
+    web.run(f"curl -s -o /dev/null http://127.0.0.1:{WEB_PORT}{new}")
+    assert wait_for(lambda: new in web.file(WEB_LOG).content_string, timeout=5)
+    content = web.file(WEB_LOG).content
+    assert old.encode() not in content
+    assert b"\0" not in content
 
 
 def test_the_command_gets_the_environment_exactly(web: Host) -> None:
@@ -77,7 +116,7 @@ def test_stopping_the_unit_ends_the_session(web: Host) -> None:
 
 def test_stopping_the_unit_interrupts_the_command_through_its_terminal(web: Host) -> None:
     """Ctrl-c reaches the command while its pane still exists: it ends on its own, nothing is killed."""
-    log = "/var/log/tmux-service/web.log"
+    log = WEB_LOG
     interrupted = "Keyboard interrupt received, exiting."
     before = web.file(log).content_string.count(interrupted)
     assert wait_for(lambda: answers(web, WEB_PORT))
@@ -105,3 +144,4 @@ def test_a_second_service_runs_in_its_own_users_session(host: Host) -> None:
 def test_an_empty_log_file_setting_writes_no_log(host: Host) -> None:
     assert not host.file("/var/log/tmux-service/worker.log").exists
     assert 'TMUX_SERVICE_LOG_FILE=""' in host.file("/etc/streamlit-ops/tmux-service/worker.env").content_string
+    assert not host.file("/etc/logrotate.d/tmux-service-worker").exists

@@ -11,7 +11,10 @@ from testinfra.host import Host
     [
         "/etc/systemd/system/tmux-scratch.service",
         "/etc/streamlit-ops/tmux-service/tmux-scratch.env",
-        "/var/log/tmux-service/scratch.log",
+        "/var/log/scratch/scratch.log",
+        "/var/log/scratch/scratch.log.1",
+        "/var/log/scratch/scratch.log.2.gz",
+        "/etc/logrotate.d/tmux-service-tmux-scratch",
     ],
 )
 def test_state_absent_removes_the_units_files(host: Host, path: str) -> None:
@@ -24,3 +27,7 @@ def test_state_absent_leaves_no_unit_loaded(host: Host) -> None:
 
 def test_state_absent_ends_the_session(host: Host) -> None:
     assert host.run("pgrep -u scratch").rc == 1
+
+
+def test_state_absent_leaves_the_log_directory_it_did_not_create(host: Host) -> None:
+    assert host.file("/var/log/scratch").is_directory
