@@ -6,8 +6,9 @@ The tables in ``tests/bad_inputs/<role>.yml`` list, per role, a ``baseline`` of 
 ``cases`` that must be refused (each names the variables the message must name) and ``good``
 inputs that must be accepted (survey-style strings from AWX, ``-e key=value`` numbers).
 
-All cases of all tables run in one ``ansible-playbook`` run, one play per case on localhost:
-a case's play includes the role's ``validate`` entry point and records how it ended.
+All cases of all tables run in one ``ansible-playbook`` run on localhost, one block per case:
+the case's variables are the block's, its task includes the role's ``validate`` entry point,
+and its rescue records the message.
 """
 
 from __future__ import annotations
@@ -43,44 +44,35 @@ def case_id(role: str, kind: str, case: dict[str, Any]) -> str:
     return f"{role}-{kind}-{case['case']}"
 
 
-def case_play(role: str, kind: str, case: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+def case_block(role: str, kind: str, case: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """A block that validates one case (its variables as block variables) and records how it ended."""
     key = case_id(role, kind, case)
     return {
         "name": key,
-        "hosts": "localhost",
-        "gather_facts": False,
         "vars": {**baseline, **case["vars"], "sod_case": key},
-        "tasks": [
+        "block": [
             {
-                "name": "Validate the case",
-                "block": [
-                    {
-                        "name": "Run the role's validate entry point",
-                        "ansible.builtin.include_role": {
-                            "name": f"streamlit_ops.deploy.{role}",
-                            "tasks_from": "validate",
-                        },
-                    },
-                    {
-                        "name": "Record that the case was accepted",
-                        "ansible.builtin.set_fact": {
-                            "sod_outcomes": "{{ sod_outcomes | default({}) | combine({sod_case: {'failed': false}}) }}"
-                        },
-                    },
-                ],
-                "rescue": [
-                    {
-                        "name": "Record the refusal",
-                        "ansible.builtin.set_fact": {
-                            "sod_outcomes": (
-                                "{{ sod_outcomes | default({}) | combine({sod_case: {'failed': true, "
-                                "'msg': ([ansible_failed_result.msg | default('')] + (ansible_failed_result.results "
-                                "| default([]) | selectattr('failed', 'defined') | selectattr('failed') "
-                                "| map(attribute='msg') | list)) | join(' ')}}) }}"
-                            )
-                        },
-                    }
-                ],
+                "name": "Run the role's validate entry point",
+                "ansible.builtin.include_role": {"name": f"streamlit_ops.deploy.{role}", "tasks_from": "validate"},
+            },
+            {
+                "name": "Record that the case was accepted",
+                "ansible.builtin.set_fact": {
+                    "sod_outcomes": "{{ sod_outcomes | default({}) | combine({sod_case: {'failed': false}}) }}"
+                },
+            },
+        ],
+        "rescue": [
+            {
+                "name": "Record the refusal",
+                "ansible.builtin.set_fact": {
+                    "sod_outcomes": (
+                        "{{ sod_outcomes | default({}) | combine({sod_case: {'failed': true, "
+                        "'msg': ([ansible_failed_result.msg | default('')] + (ansible_failed_result.results "
+                        "| default([]) | selectattr('failed', 'defined') | selectattr('failed') "
+                        "| map(attribute='msg') | list)) | join(' ')}}) }}"
+                    )
+                },
             }
         ],
     }
@@ -90,30 +82,28 @@ def case_play(role: str, kind: str, case: dict[str, Any], baseline: dict[str, An
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("bad_inputs")
     tables = load_tables()
-    plays = [case_play(role, kind, case, tables[role].get("baseline", {})) for role, kind, case in all_cases()]
+    blocks = [case_block(role, kind, case, tables[role].get("baseline", {})) for role, kind, case in all_cases()]
     result_file = work / "outcomes.json"
-    plays.append(
+    blocks.append(
         {
-            "name": "Hand the outcomes to the test",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                {
-                    "name": "Write the outcomes",
-                    "ansible.builtin.copy": {
-                        "content": "{{ sod_outcomes | to_json }}",
-                        "dest": str(result_file),
-                        "mode": "0600",
-                    },
-                    "changed_when": False,
-                }
-            ],
+            "name": "Write the outcomes",
+            "ansible.builtin.copy": {
+                "content": "{{ sod_outcomes | to_json }}",
+                "dest": str(result_file),
+                "mode": "0600",
+            },
+            "changed_when": False,
         }
     )
+    plays = [{"name": "Validate every case", "hosts": "localhost", "gather_facts": False, "tasks": blocks}]
     playbook = work / "cases.yml"
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
     done = subprocess.run(
-        [tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
+        [
+            tool("ansible-playbook"),
+            *("-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter={{ ansible_playbook_python }}"),
+            str(playbook),
+        ],
         capture_output=True,
         text=True,
         env=clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
