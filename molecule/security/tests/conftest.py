@@ -18,7 +18,7 @@ PREFIX = "/home/streamlit/miniconda3"
 @pytest.fixture(scope="session")
 def canaries() -> dict[str, str]:
     """Each secret-bearing input's canary, and a line of the deploy key's body (a secret as well)."""
-    found = yaml.safe_load((SCENARIO / "canaries.yml").read_text())
+    found = yaml.safe_load((SCENARIO / "vars" / "canaries.yml").read_text())
     key = (Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "deploy_key").read_text().splitlines()
     found["deploy_key"] = key[1]
     return found
