@@ -1,6 +1,6 @@
 """Train the classifier on a few Palmer Penguins measurements and pickle it to model.pkl.
 
-    python train.py    # rewrites model.pkl (the app loads it at start)
+python train.py    # rewrites model.pkl (the app loads it at start)
 """
 
 from __future__ import annotations
