@@ -11,12 +11,15 @@ module: source_tarball
 short_description: Pack an app folder, plus generated files, into a reproducible gzipped tarball
 version_added: 0.1.0
 description:
-  - Packs the files under O(src) and the generated O(files) into a gzipped tarball whose bytes depend only on
-    the paths, contents, executable bits and link targets: entries sorted by path, every mtime the same,
-    owner and group 0 with no names, modes 0644/0755, no gzip timestamp or file name. The same content
+  - >-
+    Packs the files under O(src) and the generated O(files) into a gzipped tarball whose bytes depend only on
+    the paths, contents, executable bits and link targets (entries sorted by path, every mtime the same,
+    owner and group 0 with no names, modes 0644 or 0755, no gzip timestamp or file name). The same content
     always gives the same RV(sha256), so a caller can tell whether it already deployed it.
   - Symbolic links are stored as links, never followed. O(exclude) names are left out wherever they occur.
-  - Supports check mode (the digest is computed, nothing is written).
+  - >-
+    Supports check mode (the digest is computed, nothing is written). Never reports a change, since the tarball
+    is a working file.
   - The heroku_app role uses it to build the source it uploads to Heroku's Build API.
 author: streamlit_ops.deploy contributors
 options:
