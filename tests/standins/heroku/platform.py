@@ -16,6 +16,9 @@ import io
 import re
 import secrets
 import shutil
+import socket
+import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -161,9 +164,10 @@ class Platform:
         raise ApiError(404, "not_found", "Couldn't find that app.")
 
     def free_port(self) -> int:
+        """The first port from port_base that no app of the stand-in and nothing on this machine uses."""
         used = {app.port for app in self.apps.values()}
         port = self.port_base
-        while port in used:
+        while port in used or not bindable(port):
             port += 1
         return port
 
@@ -338,7 +342,11 @@ class Platform:
             self.runtime.stop_dyno(app.name)
             return
         slug = app.slugs[current.slug_id]
-        self.runtime.start_dyno(app.name, slug.path, web.command, current.config, app.port)
+        try:
+            self.runtime.start_dyno(app.name, slug.path, web.command, current.config, app.port)
+        except subprocess.CalledProcessError as error:
+            # As on Heroku, a dyno that cannot start does not undo the release: the router has nothing to serve.
+            print(f"web dyno of {app.name} did not start: {error.stderr!r}", file=sys.stderr, flush=True)
 
     def list_releases(self, app: App, range_header: str) -> tuple[int, Any, dict[str, str]]:
         releases = list(app.releases)
@@ -389,7 +397,8 @@ class Platform:
             app_dir = work / "app"
             unpack(data, app_dir)
             ok = self.runtime.build(app_dir, build.id, log)
-        except (ApiError, OSError, tarfile.TarError) as error:
+        except (ApiError, OSError, tarfile.TarError, subprocess.SubprocessError) as error:
+            # Whatever stops the build fails it, with the reason in its output (never a build left pending).
             log(f" !     {error}")
             ok = False
         with self.lock:
@@ -451,6 +460,15 @@ class Platform:
         domain = Domain(id=new_id(), hostname=hostname, cname=cname, acm_status="pending" if app.acm else None)
         app.domains.append(domain)
         return 201, self.render_domain(app, domain)
+
+
+def bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def new_size_id(name: str) -> str:
