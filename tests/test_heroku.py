@@ -16,6 +16,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -151,7 +152,22 @@ def hello_vars(work: Path) -> dict[str, Any]:
     }
 
 
+def serving(url: str, timeout: float = 60.0) -> None:
+    """Wait until the dyno of the latest release answers its health check (it restarts on each release)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}_stcore/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
+
+
 def open_app(browser: Browser, url: str, *texts: str) -> Page:
+    serving(url)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url)
     for text in texts:
