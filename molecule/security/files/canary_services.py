@@ -86,7 +86,13 @@ class Files(http.server.SimpleHTTPRequestHandler):
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
-    """A forward proxy that needs the proxy password (Proxy-Authorization: Basic)."""
+    """A forward proxy that needs the proxy password (Proxy-Authorization: Basic).
+
+    HTTP/1.1, so the connection stays open after a 407: git (curl) asks without credentials
+    first and sends them on the same connection.
+    """
+
+    protocol_version = "HTTP/1.1"
 
     def authorised(self) -> bool:
         if self.headers.get("Proxy-Authorization") == basic(CONFIG["proxy_user"], CONFIG["proxy_password"]):
@@ -107,6 +113,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.send_response(200, "Connection established")
         self.end_headers()
         relay(self.connection, upstream)
+        self.close_connection = True
 
     def do_GET(self) -> None:
         if not self.authorised():
