@@ -32,23 +32,23 @@ TARGETS = [f"docker://{name}" for name in TARGET_NAMES]
 SYSTEM = {"miniconda_install_scope": "system", "miniconda_path_method": "none"}
 NO_ENV = {"miniconda_env_name": "", "miniconda_env_python_version": ""}
 WRONG_SUM = "sha256:" + "0" * 64
-# Its own download directory, so it never meets the interrupted case's installer file.
-WRONG_SUM_INSTALLER = "/tmp/Miniconda3-installer-streamlit-system.sh"
+# Its own download directory (root's alone, as the role requires), so it never meets the
+# interrupted case's installer file.
+WRONG_SUM_INSTALLER = "/var/lib/sod-wrong-checksum/Miniconda3-installer-streamlit-system.sh"
 INTERRUPTED = "/opt/case-interrupted"
 PAUSE_FILE = "/run/miniconda-standin/pause"
 
 BAD_INPUTS: dict[str, tuple[dict[str, object], str]] = {
     "unknown flavor": ({"miniconda_flavor": "anaconda"}, "miniconda_flavor"),
-    "relative prefix": ({"miniconda_prefix": "opt/conda"}, "miniconda_prefix must be an absolute path"),
+    "relative prefix": ({"miniconda_prefix": "opt/conda"}, "miniconda_prefix must be empty"),
     "checksum not sha256": ({"miniconda_installer_checksum": "md5:1234"}, "miniconda_installer_checksum must be"),
     "unsupported architecture": (
         {"miniconda_architecture": "s390x"},
-        "Architecture 's390x' (miniconda_architecture, or the target's architecture fact when empty) "
-        "is not supported: supported are x86_64, aarch64",
+        'miniconda_architecture must be empty (the host\'s) or one of x86_64, aarch64; got "s390x"',
     ),
     "missing installer src": (
         {"miniconda_installer_src": "/nonexistent/Miniconda3.sh"},
-        "miniconda_installer_src '/nonexistent/Miniconda3.sh' is not a file on the controller",
+        'miniconda_installer_src "/nonexistent/Miniconda3.sh" is not a file on the controller',
     ),
     "python env without terms of service": ({"miniconda_accept_tos": False}, "Set miniconda_accept_tos: true"),
 }
@@ -101,7 +101,10 @@ class Batch:
         return stats["failures"] > 0 or stats["unreachable"] > 0
 
     def failure_message(self, target: str, case: str) -> str:
-        return " ".join(str(r.get("msg", "")) for r in self.results(target, case) if r.get("failed"))
+        failed = [r for r in self.results(target, case) if r.get("failed")]
+        # A looped assert fails with "One or more items failed": the items hold the messages.
+        items = [i for r in failed for i in r.get("results", []) if isinstance(i, dict) and i.get("failed")]
+        return " ".join(str(r.get("msg", "")) for r in failed + items)
 
 
 def inventory() -> str:
