@@ -13,7 +13,7 @@ import json
 import pytest
 import testinfra
 
-from .conftest import APP_USER, BASE
+from conftest import APP_USER, BASE
 
 PLANTED = [".streamlit", ".ssh", "releases", ".config"]
 

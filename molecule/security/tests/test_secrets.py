@@ -13,7 +13,7 @@ import json
 import pytest
 import testinfra
 
-from .conftest import APP_USER, BASE, PREFIX, SCENARIO
+from conftest import APP_USER, BASE, PREFIX, SCENARIO
 
 
 def test_every_secret_was_really_used(services: testinfra.host.Host) -> None:
