@@ -12,7 +12,6 @@ import json
 
 import pytest
 import testinfra
-
 from conftest import APP_USER, BASE
 
 PLANTED = [".streamlit", ".ssh", "releases", ".config"]
