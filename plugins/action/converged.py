@@ -121,7 +121,9 @@ class ActionModule(ActionBase):
         if args.get("state", "probe") == "probe" and args.get("digest"):
             answer = self._quick_probe(args, task_vars)
             if answer is not None:
+                outputs = answer.get("outputs", {})
+                facts = {"ansible_facts": outputs} if args.get("publish") else {}
                 return dict(result, changed=False, in_sync=True, reason=answer.get("reason", "in sync"),
-                            outputs=answer.get("outputs", {}))
+                            outputs=outputs, **facts)
         result.update(self._execute_module(module_args=args, task_vars=task_vars))
         return result

@@ -52,6 +52,12 @@ options:
     description: With O(state=probe), remove a stamp that is not in sync.
     type: bool
     default: false
+  publish:
+    description:
+      - With O(state=probe), when the host is in sync, also set the recorded O(outputs) as facts of the host
+        (RV(ansible_facts)), as the run that recorded them had set them.
+    type: bool
+    default: false
   inputs:
     description:
       - What the digest is computed from, on the controller (by the action plugin, before the module runs).
@@ -136,6 +142,10 @@ reason:
 outputs:
   description: The values recorded with O(outputs) when the host is in sync, else an empty dict.
   returned: always
+  type: dict
+ansible_facts:
+  description: The values recorded with O(outputs), as facts.
+  returned: with O(publish=true), when the host is in sync
   type: dict
 """
 
@@ -228,6 +238,7 @@ def main():
             "digest": {"type": "str", "no_log": True},
             "inputs": {"type": "dict"},  # used by the action plugin, which computes digest from it
             "forget": {"type": "bool", "default": False},
+            "publish": {"type": "bool", "default": False},
             "files": {"type": "list", "elements": "path", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
             "urls": {"type": "list", "elements": "str", "default": []},
@@ -255,7 +266,8 @@ def main():
     if not in_sync and params["forget"]:
         # Bookkeeping: the stamp no longer describes the host; not reported as a change.
         remove_stamp(module, path)
-    module.exit_json(changed=False, in_sync=in_sync, reason=reason, outputs=outputs)
+    facts = {"ansible_facts": outputs} if in_sync and params["publish"] else {}
+    module.exit_json(changed=False, in_sync=in_sync, reason=reason, outputs=outputs, **facts)
 
 
 if __name__ == "__main__":
