@@ -161,7 +161,9 @@ def load(state_dir: Path) -> MotoServer | None:
 
 
 def port_is_free(port: int) -> bool:
+    """True when a server can listen on port (the server, like this probe, reuses TIME_WAIT addresses)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
