@@ -171,8 +171,12 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def start(state_dir: Path) -> MotoServer:
-    """Return the recorded server if it answers; else start one, restoring a dead one's recording."""
+def start(state_dir: Path, *, record: bool = True) -> MotoServer:
+    """Return the recorded server if it answers; else start one, restoring a dead one's recording.
+
+    ``record=False`` (pytest sessions, the benchmarks: servers that live as long as
+    their caller) skips the recording and its cost per request.
+    """
     existing = load(state_dir)
     if existing is not None and is_moto(existing.pid):
         if is_ready(existing.url):
@@ -191,8 +195,7 @@ def start(state_dir: Path) -> MotoServer:
         **os.environ,
         **VALIDATION_ENV,
         "MOTO_AMIS_PATH": str(write_catalogue(state_dir)),
-        "MOTO_ENABLE_RECORDING": "true",
-        "MOTO_RECORDER_FILEPATH": str(recording),
+        **({"MOTO_ENABLE_RECORDING": "true", "MOTO_RECORDER_FILEPATH": str(recording)} if record else {}),
     }
     with (state_dir / LOG_FILE).open("ab") as log:
         process = subprocess.Popen(
@@ -264,7 +267,7 @@ def reset(server: MotoServer) -> None:
 @contextmanager
 def running(state_dir: Path) -> Iterator[MotoServer]:
     """A server for the duration of a with-block, e.g. a session-scoped pytest fixture."""
-    server = start(state_dir)
+    server = start(state_dir, record=False)
     try:
         yield server
     finally:
