@@ -14,7 +14,7 @@ import pytest
 from .conftest import REPO, clean_env, tool
 from .support import moto
 
-ROLES = ["ec2_launch", "miniconda", "streamlit_app", "tmux_service"]
+ROLES = ["ec2_launch", "heroku_app", "miniconda", "streamlit_app", "tmux_service"]
 
 
 def members(tarball: Path) -> list[str]:
