@@ -45,6 +45,8 @@ def extra_vars(server: moto.MotoServer, public_key: Path, count: int) -> dict[st
         "ec2_launch_ssh_cidrs": ["127.0.0.1/32"],
         "ec2_launch_key_mode": "import",
         "ec2_launch_public_key_file": str(public_key),
+        # The instances' pinned host keys: never this machine's own ~/.ssh/known_hosts.
+        "ec2_launch_known_hosts_file": str(public_key.parent / "known_hosts"),
         "ec2_launch_count": count,
         "ec2_launch_wait_for_ssh": False,
         "ec2_launch_wait_for_port": False,

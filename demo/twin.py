@@ -1,30 +1,41 @@
 """Local twins for the instances the AWS emulator launches (the demo's only trick).
 
 The emulator (moto) launches instances that exist only as API records. For each
-running instance of the deployment this script keeps a "twin": a Debian systemd
-container with sshd, in which a user named like the instance's default user
-logs in with the deployment's key pair, as on a fresh EC2 instance. Ansible
-reaches a twin over real SSH: the demo inventory sets this script as the
+running instance of the deployment this script keeps a "twin": a systemd
+container with sshd that keeps the contract of the instance's image, as
+cloud-init applies it on first boot on EC2:
+
+- the container image matches the instance's AMI (Debian 12 or 13 by its name);
+  an AMI of another OS family has no twin here, and the demo says so;
+- the image's default user (``admin`` on Debian's images) gets passwordless
+  sudo and the instance's key pair (its public half, read from the emulator);
+- the user data the emulator holds is applied as cloud-init's ``ssh_keys``
+  module does: the image's host keys are deleted and the given ones installed,
+  so the SSH client pins them before the first connection (strict checking).
+
+Ansible reaches a twin over real SSH: the demo inventory sets this script as the
 ProxyCommand, so ``ssh <instance public IP>`` is carried to the twin's sshd on
 the loopback interface; no packet ever goes to the instance's (fake) address.
 
-    twin.py --state-dir DIR proxy HOST PORT USER   # ProxyCommand: ensure the twins, relay to HOST's
-    twin.py --state-dir DIR url HOST             # the app URL on this machine for HOST
+    twin.py --state-dir DIR proxy HOST PORT        # ProxyCommand: ensure the twins, relay to HOST's
+    twin.py --state-dir DIR url HOST             # the app URL on this machine for HOST (empty: no twin)
     twin.py --state-dir DIR prune               # remove twins whose instance is gone
 
 (`make destroy` removes every container named sod-<name>-*.)
 
 Settings come from ``<state-dir>/settings.json``, written by demo/prepare.yml:
-endpoint, region, name (the deployment), public_key, app_port (the first
-published app port), image, ca_bundle (copied into each twin for HTTPS proxies).
+endpoint, region, name (the deployment), app_port (the first published app
+port), ca_bundle (copied into each twin for HTTPS proxies).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import fcntl
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -34,9 +45,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 APP_PORT_IN_TWIN = 8501
 BOOT_TIMEOUT = 60.0
+MANAGED_BY = "streamlit_ops.deploy"
+# What each image family is twinned with, and the default user its cloud-init creates.
+TWIN_IMAGES = {
+    "debian-12-": ("local/streamlit-ops-debian12:latest", "admin"),
+    "debian-13-": ("local/streamlit-ops-debian13:latest", "admin"),
+}
+# cloud-init's ssh_keys names and the files they go to (cc_ssh).
+HOST_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
 
 
 @dataclass(frozen=True)
@@ -45,9 +67,7 @@ class Settings:
     endpoint: str
     region: str
     name: str
-    public_key: Path
     app_port: int
-    image: str
     ca_bundle: str
 
     @classmethod
@@ -58,9 +78,7 @@ class Settings:
             endpoint=str(data["endpoint"]),
             region=str(data["region"]),
             name=str(data["name"]),
-            public_key=Path(data["public_key"]),
             app_port=int(data["app_port"]),
-            image=str(data["image"]),
             ca_bundle=str(data.get("ca_bundle", "")),
         )
 
@@ -94,27 +112,57 @@ def docker(*args: str, check: bool = True) -> str:
     return result.stdout.strip()
 
 
-def running_instances(settings: Settings) -> list[tuple[str, str]]:
-    """(instance id, public or private address) of the deployment's running instances, oldest id first."""
-    import boto3  # the controller's boto3; imported late so `url`/`destroy` work without it
+@dataclass(frozen=True)
+class Instance:
+    """What the emulator holds about one instance: all a twin needs to act like it."""
 
-    client = boto3.client(
+    instance_id: str
+    address: str
+    image_name: str
+    authorized_key: str
+    user_data: str
+
+
+def ec2(settings: Settings) -> Any:
+    import boto3  # the controller's boto3; imported late so `url` works without it
+
+    return boto3.client(
         "ec2",
         region_name=settings.region,
         endpoint_url=settings.endpoint or None,
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
     )
+
+
+def running_instances(settings: Settings) -> list[tuple[str, str]]:
+    """(instance id, public or private address) of the deployment's running instances, oldest id first.
+
+    Both ownership tags, as the role and the inventory select them.
+    """
     filters = [
         {"Name": "tag:streamlit_ops_deployment", "Values": [settings.name]},
+        {"Name": "tag:streamlit_ops_managed_by", "Values": [MANAGED_BY]},
         {"Name": "instance-state-name", "Values": ["running"]},
     ]
     found = []
-    for reservation in client.describe_instances(Filters=filters)["Reservations"]:
+    for reservation in ec2(settings).describe_instances(Filters=filters)["Reservations"]:
         for instance in reservation["Instances"]:
             address = instance.get("PublicIpAddress") or instance.get("PrivateIpAddress", "")
             found.append((instance["InstanceId"], address))
     return sorted(found)
+
+
+def describe(settings: Settings, instance_id: str, address: str) -> Instance:
+    """The instance's image name, its key pair's public half and its user data, from the emulator."""
+    client = ec2(settings)
+    (reservation,) = client.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    (instance,) = reservation["Instances"]
+    (image,) = client.describe_images(ImageIds=[instance["ImageId"]])["Images"]
+    (key,) = client.describe_key_pairs(KeyNames=[instance["KeyName"]], IncludePublicKey=True)["KeyPairs"]
+    user_data = client.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")["UserData"]
+    text = base64.b64decode(user_data["Value"]).decode() if user_data.get("Value") else ""
+    return Instance(instance_id, address, image["Name"], key["PublicKey"].strip(), text)
 
 
 def load(settings: Settings) -> dict[str, Twin]:
@@ -157,20 +205,63 @@ def wait_for_sshd(container: str) -> None:
     raise RuntimeError(msg)
 
 
-def add_login_user(settings: Settings, container: str, user: str) -> None:
+def twin_image(instance: Instance) -> tuple[str, str]:
+    """The container image and default user matching the instance's AMI."""
+    for prefix, image in TWIN_IMAGES.items():
+        if instance.image_name.startswith(prefix):
+            return image
+    msg = (
+        f"instance {instance.instance_id} runs image {instance.image_name!r}: the demo has twins for Debian 12 and 13 "
+        "images only (ec2_launch_os: debian_13 or debian_12); other OS families are written from documentation"
+    )
+    raise RuntimeError(msg)
+
+
+def add_login_user(container: str, user: str, key: str) -> None:
     """What cloud-init does on EC2: the default user, passwordless sudo, the key pair's public half."""
-    key = settings.public_key.read_text().strip()
     script = (
         f"id -u {user} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {user}\n"
         f"echo '{user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users\n"
         f"install -d -m 0700 -o {user} -g {user} /home/{user}/.ssh\n"
-        f"printf '%s\\n' '{key}' > /home/{user}/.ssh/authorized_keys\n"
+        f"printf '%s\\n' {shlex.quote(key)} > /home/{user}/.ssh/authorized_keys\n"
         f"chown {user}:{user} /home/{user}/.ssh/authorized_keys && chmod 0600 /home/{user}/.ssh/authorized_keys\n"
     )
     docker("exec", container, "sh", "-ec", script)
 
 
-def create_twin(settings: Settings, instance_id: str, address: str, user: str, app_port: int) -> Twin:
+def host_keys(user_data: str) -> dict[str, str]:
+    """cloud-init's ssh_keys from #cloud-config user data: {"ed25519_private": ..., ...}."""
+    if not user_data.startswith("#cloud-config"):
+        return {}
+    config = yaml.safe_load(user_data) or {}
+    keys = config.get("ssh_keys") or {}
+    wanted = {f"{kind}_{half}" for kind in HOST_KEY_TYPES for half in ("private", "public")}
+    return {name: str(value) for name, value in keys.items() if name in wanted}
+
+
+def apply_host_keys(container: str, keys: dict[str, str]) -> None:
+    """cloud-init's ssh_keys with ssh_deletekeys (its default): the image's keys go, the given ones come."""
+    if not keys:
+        return
+    docker("exec", container, "sh", "-ec", "rm -f /etc/ssh/ssh_host_*key*")
+    for name, value in keys.items():
+        kind, half = name.rsplit("_", 1)
+        path = f"/etc/ssh/ssh_host_{kind}_key" + (".pub" if half == "public" else "")
+        mode = "0644" if half == "public" else "0600"
+        script = f"umask 077; cat > {path}; chmod {mode} {path}"
+        subprocess.run(
+            ["docker", "exec", "-i", container, "sh", "-ec", script],
+            input=value.strip() + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+    docker("exec", container, "systemctl", "restart", "ssh")
+
+
+def create_twin(settings: Settings, instance: Instance, app_port: int) -> Twin:
+    image, user = twin_image(instance)
+    instance_id, address = instance.instance_id, instance.address
     container = f"{settings.prefix}{instance_id}"
     docker("rm", "-f", container, check=False)
     if not docker("network", "ls", "-q", "--filter", f"name=^{settings.network}$"):
@@ -183,17 +274,19 @@ def create_twin(settings: Settings, instance_id: str, address: str, user: str, a
         "--sysctl", "net.ipv4.tcp_migrate_req=1",
         "--label", f"streamlit_ops.demo.instance={instance_id}",
         "-p", "127.0.0.1::22", "-p", f"127.0.0.1:{app_port}:{APP_PORT_IN_TWIN}",
-        settings.image, "/lib/systemd/systemd",
+        image, "/lib/systemd/systemd",
     )  # fmt: skip
     if settings.ca_bundle:
         docker("cp", settings.ca_bundle, f"{container}:/etc/ssl/certs/ca-certificates.crt")
     wait_for_sshd(container)
-    add_login_user(settings, container, user)
+    apply_host_keys(container, host_keys(instance.user_data))
+    wait_for_sshd(container)
+    add_login_user(container, user, instance.authorized_key)
     ssh_port = int(docker("port", container, "22/tcp").splitlines()[0].rsplit(":", 1)[1])
     return Twin(instance_id, address, container, ssh_port, app_port)
 
 
-def ensure_twins(settings: Settings, user: str) -> dict[str, Twin]:
+def ensure_twins(settings: Settings) -> dict[str, Twin]:
     with locked(settings):
         twins = load(settings)
         for instance_id, address in running_instances(settings):
@@ -201,7 +294,7 @@ def ensure_twins(settings: Settings, user: str) -> dict[str, Twin]:
             if known is not None and docker("ps", "-q", "--filter", f"name=^{known.container}$"):
                 continue
             app_port = known.app_port if known is not None else free_app_port(settings, twins)
-            twins[address] = create_twin(settings, instance_id, address, user, app_port)
+            twins[address] = create_twin(settings, describe(settings, instance_id, address), app_port)
             save(settings, twins)
         return twins
 
@@ -221,8 +314,8 @@ def relay(port: int) -> None:
         os.write(sys.stdout.fileno(), data)
 
 
-def proxy(settings: Settings, host: str, user: str) -> int:
-    twins = ensure_twins(settings, user)
+def proxy(settings: Settings, host: str) -> int:
+    twins = ensure_twins(settings)
     twin = twins.get(host)
     if twin is None:
         print(f"twin.py: no running instance of deployment {settings.name!r} has address {host}", file=sys.stderr)
@@ -247,18 +340,19 @@ def main(argv: list[str] | None = None) -> int:
     proxy_args = sub.add_parser("proxy", help="ProxyCommand: ensure twins, relay to HOST's sshd")
     proxy_args.add_argument("host")
     proxy_args.add_argument("port")
-    proxy_args.add_argument("user")
     url_args = sub.add_parser("url", help="print the app URL for HOST")
     url_args.add_argument("host")
     sub.add_parser("prune", help="remove twins whose instance is gone")
     args = parser.parse_args(argv)
     settings = Settings.load(args.state_dir)
     if args.action == "proxy":
-        return proxy(settings, args.host, args.user)
+        return proxy(settings, args.host)
     if args.action == "url":
+        # Nothing (and success) for a host without a twin: playbooks/validate.yml checks the
+        # inputs on a placeholder host before any instance, and so before any twin, exists.
         twin = load(settings).get(args.host)
         print(twin.url if twin else "")
-        return 0 if twin else 1
+        return 0
     prune(settings)
     return 0
 

@@ -60,13 +60,15 @@ heroku_down() {
 }
 
 down() {
-  local url
   heroku_down
-  if url="$("${moto[@]}" url 2>/dev/null)" && curl -fs -o /dev/null "${url}/moto-api/data.json"; then
+  # An emulator that stopped is restored from its recording first (moto.py
+  # start), so that teardown sees what the demo created.
+  if [[ -f "${SOD_DEMO_STATE_DIR}/moto/moto.json" ]] && "${moto[@]}" start >/dev/null; then
     ansible-playbook -i demo/inventory playbooks/teardown.yml
   fi
   docker ps -aq --filter "name=^sod-${SOD_DEMO_NAME}-" | xargs -r docker rm -f >/dev/null
   docker network ls -q --filter "name=^sod-${SOD_DEMO_NAME}$" | xargs -r docker network rm >/dev/null
+  # Every emulator started for this demo, not only the last one.
   "${moto[@]}" stop >/dev/null 2>&1 || true
   rm -rf "$SOD_DEMO_STATE_DIR"
   printf 'Demo %s removed.\n' "$SOD_DEMO_NAME"

@@ -106,6 +106,8 @@ def playbook_inputs(name: str, moto_url: str, public_key: Path) -> dict[str, obj
         "ec2_launch_ssh_cidrs": ["203.0.113.7/32"],
         "ec2_launch_public_key_file": str(public_key),
         "ec2_launch_wait_for_ssh": False,
+        # Never this machine's own ~/.ssh/known_hosts.
+        "ec2_launch_known_hosts_file": str(public_key.parent / f"known_hosts_{name}"),
     }
 
 

@@ -34,6 +34,7 @@ def browser() -> Any:
 def test_two_instances_were_launched_with_a_twin_each(twins: dict[str, dict[str, Any]], ec2: Any) -> None:
     filters = [
         {"Name": "tag:streamlit_ops_deployment", "Values": ["e2e"]},
+        {"Name": "tag:streamlit_ops_managed_by", "Values": ["streamlit_ops.deploy"]},
         {"Name": "instance-state-name", "Values": ["running"]},
     ]
     reservations = ec2.describe_instances(Filters=filters)["Reservations"]

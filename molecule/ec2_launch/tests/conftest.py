@@ -8,6 +8,7 @@ suite's wall time is the longest sequence, not their sum.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -15,9 +16,12 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,11 @@ SCENARIO = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 DEPLOYMENT_TAG = "streamlit_ops_deployment"
 MANAGED_BY_TAG = "streamlit_ops_managed_by"
+MANAGED_BY = "streamlit_ops.deploy"
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+DEBIAN_OWNER = "136693071363"
+# How long the slow endpoint leaves RunInstances unanswered: beyond the run's read timeout.
+SLOW_LAUNCH_SECONDS = 8
 
 
 @dataclass(frozen=True)
@@ -77,17 +85,32 @@ def run(command: list[str], env: dict[str, str | None] | None = None) -> Run:
     return Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
 
-def playbook(name: str, extra: dict[str, Any], *, check: bool = False, env: dict[str, str | None] | None = None) -> Run:
+def known_hosts(deployment: str) -> Path:
+    """Each deployment's own known_hosts file, so concurrent runs never write the same one."""
+    return EPHEMERAL / f"known_hosts_{deployment}"
+
+
+def variables(extra: dict[str, Any]) -> dict[str, Any]:
+    merged = {**inputs(), "ec2_launch_endpoint_url": moto_url(), **extra}
+    return {**merged, "ec2_launch_known_hosts_file": str(known_hosts(merged["ec2_launch_name"])), **extra}
+
+
+def playbook(
+    name: str,
+    extra: dict[str, Any],
+    *,
+    check: bool = False,
+    env: dict[str, str | None] | None = None,
+    verbose: bool = False,
+) -> Run:
     """Run one of the collection's playbooks with the scenario inputs, pointed at moto."""
-    variables = {**inputs(), "ec2_launch_endpoint_url": moto_url(), **extra}
-    command = ["ansible-playbook", str(PROJECT / "playbooks" / f"{name}.yml"), "-e", json.dumps(variables)]
-    return run([*command, "--check"] if check else command, env)
+    command = ["ansible-playbook", str(PROJECT / "playbooks" / f"{name}.yml"), "-e", json.dumps(variables(extra))]
+    return run([*command, *(["--check"] if check else []), *(["-vvv"] if verbose else [])], env)
 
 
 def probe(extra: dict[str, Any]) -> Run:
     """Run provision.yml followed by a play that prints the in-memory group as JSON."""
-    variables = {**inputs(), "ec2_launch_endpoint_url": moto_url(), **extra}
-    return run(["ansible-playbook", str(SCENARIO / "tests" / "group_probe.yml"), "-e", json.dumps(variables)])
+    return run(["ansible-playbook", str(SCENARIO / "tests" / "group_probe.yml"), "-e", json.dumps(variables(extra))])
 
 
 def group_members(result: Run) -> list[str]:
@@ -128,12 +151,43 @@ def hung_endpoint() -> Iterator[str]:
 
 
 def instances(ec2: Any, deployment: str, states: list[str] | None = None) -> list[dict[str, Any]]:
+    """The deployment's instances: both ownership tags."""
     filters = [
         {"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [deployment]},
+        {"Name": f"tag:{MANAGED_BY_TAG}", "Values": [MANAGED_BY]},
         {"Name": "instance-state-name", "Values": states or ["pending", "running"]},
     ]
     pages = ec2.describe_instances(Filters=filters)["Reservations"]
     return [instance for reservation in pages for instance in reservation["Instances"]]
+
+
+def user_data(ec2: Any, instance_id: str) -> str:
+    value = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")["UserData"].get("Value")
+    return base64.b64decode(value).decode() if value else ""
+
+
+def impostor(ec2: Any, deployment: str) -> str:
+    """An instance someone else launched with the deployment tag but not the collection's managed_by tag."""
+    (image,) = ec2.describe_images(
+        Owners=[DEBIAN_OWNER], Filters=[{"Name": "name", "Values": ["debian-13-amd64-20250814-2204"]}]
+    )["Images"]
+    launched = ec2.run_instances(
+        ImageId=image["ImageId"],
+        InstanceType="t3.micro",
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": DEPLOYMENT_TAG, "Value": deployment}]},
+        ],
+    )
+    instance_id: str = launched["Instances"][0]["InstanceId"]
+    return instance_id
+
+
+def state_of(ec2: Any, instance_id: str) -> str:
+    (reservation,) = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    state: str = reservation["Instances"][0]["State"]["Name"]
+    return state
 
 
 def tagged(ec2: Any, deployment: str, describe: str, key: str) -> list[dict[str, Any]]:
@@ -146,28 +200,98 @@ def ids(found: list[dict[str, Any]]) -> list[str]:
 
 
 def scaling(ec2: Any) -> dict[str, Any]:
-    """Deployment molecule-scale: count 1 -> 3 -> 1, the API's view after each run."""
-    extra = {"ec2_launch_name": "molecule-scale"}
+    """Deployment molecule-scale on Amazon Linux 2023: count 1 -> 3 -> 1, the API's view after each run."""
+    extra = {"ec2_launch_name": "molecule-scale", "ec2_launch_os": "amazon_linux_2023"}
     result: dict[str, Any] = {}
     for step, count in (("up1", 1), ("up3", 3), ("down1", 1)):
         result[step] = probe({**extra, "ec2_launch_count": count})
-        result[f"ids_{step}"] = ids(instances(ec2, "molecule-scale"))
+        found = instances(ec2, "molecule-scale")
+        result[f"ids_{step}"] = ids(found)
+        if step == "up3":
+            result["images_up3"] = sorted({instance["ImageId"] for instance in found})
+            result["user_data_up3"] = [user_data(ec2, instance["InstanceId"]) for instance in found]
     return result
 
 
-def lifecycle(ec2: Any, key_file: Path) -> dict[str, Any]:
-    """Deployment molecule-life: two instances with an AWS-created key, then teardown twice."""
+def survey(ec2: Any) -> dict[str, Any]:
+    """Deployment molecule-survey: every input as an AWX survey or `-e key=value` gives it, a string."""
+    extra = {
+        "ec2_launch_name": "molecule-survey",
+        "ec2_launch_count": "2",
+        "ec2_launch_ssh_cidrs": "203.0.113.7/32, 198.51.100.0/24\n2001:db8::/32",
+        "ec2_launch_app_cidrs": "192.0.2.0/24",
+        "ec2_launch_app_port": "8502",
+        "ec2_launch_root_volume_size": "20",
+        "ec2_launch_aws_read_timeout": "10",
+        "ec2_launch_aws_connect_timeout": "5",
+        "ec2_launch_aws_max_attempts": "3",
+        "ec2_launch_instance_wait_timeout": "300",
+        "ec2_launch_assign_public_ip": "true",
+        "ec2_launch_termination_protection": "false",
+        "ec2_launch_tags": '{"team": "survey", "cost-center": 7}',
+    }
+    result: dict[str, Any] = {"provision": playbook("provision", extra)}
+    result["launched"] = instances(ec2, "molecule-survey")
+    result["groups"] = tagged(ec2, "molecule-survey", "describe_security_groups", "SecurityGroups")
+    result["teardown"] = playbook("teardown", extra)
+    return result
+
+
+@pytest.fixture(scope="session")
+def slow_launch_endpoint() -> Iterator[str]:
+    """moto behind a relay that answers every call but RunInstances, which it leaves unanswered."""
+    target = moto_url()
+
+    class Relay(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if b"Action=RunInstances" in body:
+                time.sleep(SLOW_LAUNCH_SECONDS)
+                return
+            headers = {key: value for key, value in self.headers.items() if key.lower() != "host"}
+            forwarded = urllib.request.Request(target + self.path, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(forwarded, timeout=30) as response:
+                    status, answer = response.status, response.read()
+            except urllib.error.HTTPError as error:
+                status, answer = error.code, error.read()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def lifecycle(ec2: Any, key_file: Path, stranger: str) -> dict[str, Any]:
+    """Deployment molecule-life: two instances with an AWS-created key, then teardown twice.
+
+    Provision runs at -vvv: neither the created key pair's private half nor the
+    host keys in the user data may reach the output. ``stranger`` carries only
+    the deployment tag: neither scaling nor teardown may count or touch it.
+    """
     extra = {
         "ec2_launch_name": "molecule-life",
         "ec2_launch_count": 2,
         "ec2_launch_key_mode": "create",
         "ec2_launch_private_key_file": str(key_file),
     }
-    result: dict[str, Any] = {"provision": playbook("provision", extra)}
+    result: dict[str, Any] = {"provision": playbook("provision", extra, verbose=True)}
     result["launched"] = instances(ec2, "molecule-life")
+    result["stranger_after_provision"] = state_of(ec2, stranger)
+    result["known_hosts"] = known_hosts("molecule-life").read_text() if known_hosts("molecule-life").exists() else ""
     result["key_mode"] = key_file.stat().st_mode & 0o777 if key_file.exists() else None
     result["key_text"] = key_file.read_text() if key_file.exists() else ""
     result["teardown"] = playbook("teardown", extra)
+    result["stranger_after_teardown"] = state_of(ec2, stranger)
+    result["known_hosts_after_teardown"] = known_hosts("molecule-life").read_text()
     result["left_instances"] = instances(ec2, "molecule-life", LIVE_STATES)
     result["left_groups"] = tagged(ec2, "molecule-life", "describe_security_groups", "SecurityGroups")
     result["left_keys"] = tagged(ec2, "molecule-life", "describe_key_pairs", "KeyPairs")
@@ -192,7 +316,15 @@ def borrowed(ec2: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def sequences(ec2: Any, pool: ThreadPoolExecutor, hung_endpoint: str) -> dict[str, Future[Any]]:
+def stranger(ec2: Any) -> str:
+    """An instance tagged streamlit_ops_deployment=molecule-life by someone else (no managed_by tag)."""
+    return impostor(ec2, "molecule-life")
+
+
+@pytest.fixture(scope="session")
+def sequences(
+    ec2: Any, pool: ThreadPoolExecutor, hung_endpoint: str, slow_launch_endpoint: str, stranger: str
+) -> dict[str, Future[Any]]:
     """Start every independent playbook sequence at once; tests wait for the one they need."""
     no_credentials: dict[str, str | None] = {
         "AWS_ACCESS_KEY_ID": None,
@@ -207,7 +339,18 @@ def sequences(ec2: Any, pool: ThreadPoolExecutor, hung_endpoint: str) -> dict[st
     key_dir.mkdir(mode=0o700, exist_ok=True)
     return {
         "scaling": pool.submit(scaling, ec2),
-        "lifecycle": pool.submit(lifecycle, ec2, key_dir / "molecule-life.pem"),
+        "lifecycle": pool.submit(lifecycle, ec2, key_dir / "molecule-life.pem", stranger),
+        "survey": pool.submit(survey, ec2),
+        "slow_launch": pool.submit(
+            playbook,
+            "provision",
+            {
+                "ec2_launch_name": "bad-slow",
+                "ec2_launch_endpoint_url": slow_launch_endpoint,
+                "ec2_launch_aws_read_timeout": 3,
+                "ec2_launch_aws_max_attempts": 1,
+            },
+        ),
         "hung": pool.submit(
             playbook, "provision", {"ec2_launch_name": "bad-hung", "ec2_launch_endpoint_url": hung_endpoint}
         ),

@@ -18,6 +18,7 @@ EXPECTED = {
     "subnet": ("ec2_launch_subnet_id 'subnet-12345678'", "DescribeSubnets returned none"),
     "key_in_repo": ("ec2_launch_private_key_file", "ec2_launch_allow_key_in_repo"),
     "teardown_unnamed": ("ec2_launch_name",),
+    "slow_launch": ("AWS did not answer the launch request in time", "ec2_launch_aws_read_timeout=3s", "Read timeout"),
 }
 # A hung endpoint must fail within about 30 s (the bound); the other
 # cases get an answer from AWS and only need to be far from botocore's default
@@ -53,6 +54,31 @@ def test_the_failure_comes_within_its_time_bound(outcome: dict[str, Run], case: 
 def test_a_rejected_input_creates_nothing(ec2: Any, outcome: dict[str, Run], case: str, deployment: str) -> None:
     assert outcome[case].rc != 0
     assert tagged(ec2, deployment, "describe_security_groups", "SecurityGroups") == []
+
+
+def test_a_launch_that_times_out_is_not_reported_as_a_refusal(outcome: dict[str, Run]) -> None:
+    assert outcome["slow_launch"].rc != 0
+    assert "AWS refused to launch" not in outcome["slow_launch"].output
+    assert "check the instance type" not in outcome["slow_launch"].output.lower()
+
+
+def test_survey_strings_and_string_numbers_deploy(ec2: Any, sequences: dict[str, Future[Any]]) -> None:
+    result = sequences["survey"].result()
+    assert result["provision"].rc == 0, result["provision"].output[-3000:]
+    assert len(result["launched"]) == 2
+    (group,) = result["groups"]
+    rules = sorted(
+        (
+            rule["FromPort"],
+            sorted(r["CidrIp"] for r in rule.get("IpRanges", [])),
+            [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])],
+        )
+        for rule in group["IpPermissions"]
+    )
+    assert rules == [(22, ["198.51.100.0/24", "203.0.113.7/32"], ["2001:db8::/32"]), (8502, ["192.0.2.0/24"], [])]
+    tags = {tag["Key"]: tag["Value"] for tag in result["launched"][0]["Tags"]}
+    assert (tags["team"], tags["cost-center"]) == ("survey", "7")
+    assert result["teardown"].rc == 0, result["teardown"].output[-3000:]
 
 
 def test_a_private_key_path_inside_the_repository_is_not_written(outcome: dict[str, Run]) -> None:

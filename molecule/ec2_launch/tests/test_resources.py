@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import EPHEMERAL, inputs, instances
+import yaml
+from conftest import DEBIAN_OWNER, EPHEMERAL, inputs, instances, user_data
 
 DEPLOYMENT = inputs()["ec2_launch_name"]
 
@@ -29,11 +30,12 @@ def test_the_instance_has_the_requested_type(instance: dict[str, Any]) -> None:
     assert instance["InstanceType"] == "t3.micro"
 
 
-def test_the_instance_runs_the_newest_amazon_linux_2023_image(ec2: Any, instance: dict[str, Any]) -> None:
-    images = ec2.describe_images(
-        Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-2023*-kernel-6.1-x86_64"]}]
-    )["Images"]
+def test_the_instance_runs_the_newest_debian_13_image_by_default(ec2: Any, instance: dict[str, Any]) -> None:
+    images = ec2.describe_images(Owners=[DEBIAN_OWNER], Filters=[{"Name": "name", "Values": ["debian-13-amd64-*"]}])[
+        "Images"
+    ]
     newest = max(images, key=lambda image: image["Name"])
+    assert len(images) > 1
     assert instance["ImageId"] == newest["ImageId"]
 
 
@@ -43,10 +45,33 @@ def test_the_instance_carries_name_ownership_user_and_extra_tags(instance: dict[
         "Name": DEPLOYMENT,
         "streamlit_ops_deployment": DEPLOYMENT,
         "streamlit_ops_managed_by": "streamlit_ops.deploy",
-        "streamlit_ops_ssh_user": "ec2-user",
+        "streamlit_ops_ssh_user": "admin",
         "team": "data",
         "cost-center": "42",
     }
+
+
+@pytest.fixture(scope="module")
+def cloud_config(ec2: Any, instance: dict[str, Any]) -> dict[str, Any]:
+    text = user_data(ec2, instance["InstanceId"])
+    assert text.startswith("#cloud-config\n")
+    config: dict[str, Any] = yaml.safe_load(text)
+    return config
+
+
+def test_the_user_data_hands_the_instance_a_host_key_made_on_the_controller(cloud_config: dict[str, Any]) -> None:
+    keys = cloud_config["ssh_keys"]
+    assert keys["ed25519_private"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert keys["ed25519_public"].startswith("ssh-ed25519 ")
+    assert cloud_config["ssh_deletekeys"] is True
+
+
+def test_the_host_key_is_pinned_in_known_hosts_for_the_instances_address(
+    cloud_config: dict[str, Any], instance: dict[str, Any]
+) -> None:
+    lines = (EPHEMERAL / "known_hosts").read_text().splitlines()
+    expected = f"{instance['PublicIpAddress']} {' '.join(cloud_config['ssh_keys']['ed25519_public'].split()[:2])}"
+    assert expected in lines
 
 
 def test_the_instance_requires_imdsv2_tokens(instance: dict[str, Any]) -> None:

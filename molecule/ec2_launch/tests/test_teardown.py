@@ -34,6 +34,29 @@ def test_the_created_private_key_never_reaches_the_output(life: dict[str, Any]) 
     assert "PRIVATE KEY" not in life["provision"].output
 
 
+def test_no_private_host_key_reaches_the_output_at_vvv(life: dict[str, Any]) -> None:
+    assert "ESTABLISH LOCAL CONNECTION" in life["provision"].output  # it did run at -vvv
+    # Every OpenSSH private key's body starts with this (base64 of "openssh-key-v1").
+    assert "b3BlbnNzaC1rZXktdjE" not in life["provision"].output
+
+
+def test_provision_pins_each_instances_host_key(life: dict[str, Any]) -> None:
+    pinned = {line.split()[0] for line in life["known_hosts"].splitlines() if line}
+    assert pinned == {instance["PublicIpAddress"] for instance in life["launched"]}
+
+
+def test_teardown_forgets_the_pinned_host_keys(life: dict[str, Any]) -> None:
+    assert life["known_hosts_after_teardown"].strip() == ""
+
+
+def test_scaling_ignores_an_instance_with_only_the_deployment_tag(life: dict[str, Any]) -> None:
+    assert (life["provision"].rc, len(life["launched"]), life["stranger_after_provision"]) == (0, 2, "running")
+
+
+def test_teardown_leaves_an_instance_with_only_the_deployment_tag_alone(life: dict[str, Any]) -> None:
+    assert (life["teardown"].rc, life["stranger_after_teardown"]) == (0, "running")
+
+
 def test_teardown_succeeds(life: dict[str, Any]) -> None:
     assert life["teardown"].rc == 0, life["teardown"].output[-3000:]
 
