@@ -55,7 +55,7 @@ def test_validate_placeholder_is_never_configured(tmp_path: Path) -> None:
         check=False,
     )
     output = " ".join(result.stdout.split())
-    assert "PLAY [Forget the placeholder]" in output, output[-3000:]  # the input check ran, and passed
+    assert "PLAY [Check the configuring inputs as an instance will see them]" in output, output[-3000:]
     assert result.returncode != 0
     assert "streamlit_ops_hosts 'streamlit_servers' matches no host" in output
     assert "PLAY [Configure the Streamlit servers]" not in output
