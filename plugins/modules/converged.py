@@ -30,8 +30,8 @@ description:
     needed), runs the module, which then reports the difference and forgets the stamp. The interpreter is
     C(ansible_python_interpreter) or the discovered one; where neither is known yet, the first of
     C(/usr/bin/python3), C(/usr/libexec/platform-python) and C(python3) found.
-  - The roles of this collection use it to skip their tasks when nothing would change
-    (their C(<role>_skip_if_converged) variable).
+  - The C(streamlit_ops.deploy.converged) role uses it to end a play early on a host that is as the last run
+    with the same inputs left it (one probe per host, before the play's roles).
 author: streamlit_ops.deploy contributors
 options:
   path:
@@ -143,6 +143,12 @@ outputs:
   description: The values recorded with O(outputs) when the host is in sync, else an empty dict.
   returned: always
   type: dict
+inputs_digest:
+  description:
+    - The digest the action plugin computed from O(inputs), to give as O(digest) to a later O(state=record) of the
+      same run (the inputs as they were before the run set facts of its own).
+  returned: with O(inputs) and O(state=probe)
+  type: str
 ansible_facts:
   description: The values recorded with O(outputs), as facts.
   returned: with O(publish=true), when the host is in sync
