@@ -1,5 +1,6 @@
 # Copyright: streamlit_ops.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The record ("stamp") of a converged role run and the read-only probe of it.
 
 Standard library only, and no imports from this collection: the converged module imports it,
@@ -14,6 +15,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 
 # A quick probe starts a fresh Python for each role on each host, so what only some probes
 # need (subprocess for units, socket for URLs, urllib.request for a URL other than plain http)
@@ -218,4 +220,4 @@ def quick_probe(arguments):
         answer = {"in_sync": in_sync, "reason": reason, "outputs": outputs}
     except ProbeError as exc:
         answer = {"failed": True, "msg": str(exc)}
-    print(json.dumps({"streamlit_ops_quick_probe": answer}))
+    sys.stdout.write(json.dumps({"streamlit_ops_quick_probe": answer}) + "\n")
