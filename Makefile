@@ -8,7 +8,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 S ?=
 ARGS ?=
 
-.PHONY: help setup lint docs test molecule pytest build clean demo destroy bench
+.PHONY: help setup lint docs test molecule pytest build clean demo demo-heroku destroy bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,7 +41,10 @@ test: setup ## Everything: lint, every Molecule scenario, every pytest suite
 demo: setup ## Deploy the example app through the AWS emulator to local twins: make demo ARGS='-e ...'
 	@scripts/demo.sh up $(ARGS)
 
-destroy: ## Remove everything make demo created (safe to repeat)
+demo-heroku: setup ## Deploy the example app to the local Heroku stand-in with playbooks/heroku.yml: make demo-heroku ARGS='-e ...'
+	@scripts/demo.sh heroku-up $(ARGS)
+
+destroy: ## Remove everything make demo and make demo-heroku created (safe to repeat)
 	@scripts/demo.sh down
 
 bench: setup ## Benchmarks against the manual baseline into bench/results/ (QUICK=1: one short iteration)

@@ -2,8 +2,11 @@
 # The local demo: the AWS emulator, a twin container per emulated instance, and
 # the collection's own playbooks/site.yml, exactly as it runs against AWS.
 #   scripts/demo.sh up [ansible-playbook args...]   # make demo ARGS='...'
-#   scripts/demo.sh down                            # make destroy (safe to repeat)
-# SOD_DEMO_NAME, SOD_DEMO_STATE_DIR and SOD_DEMO_APP_PORT select a separate demo.
+#   scripts/demo.sh down                            # make destroy (safe to repeat; the Heroku demo too)
+#   scripts/demo.sh heroku-up [ansible-playbook args...]   # make demo-heroku: playbooks/heroku.yml
+#                                                   # against the Heroku stand-in (tests/standins/heroku)
+# SOD_DEMO_NAME, SOD_DEMO_STATE_DIR and SOD_DEMO_APP_PORT select a separate demo
+# (SOD_DEMO_HEROKU_PORT: the Heroku demo app's loopback port).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,6 +17,10 @@ export SOD_DEMO_STATE_DIR="${SOD_DEMO_STATE_DIR:-${root}/.cache/${SOD_DEMO_NAME}
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN
 moto=(python -m tests.support.moto --state-dir "${SOD_DEMO_STATE_DIR}/moto")
+# The Heroku demo keeps its own state beside the EC2 demo's, and names its containers
+# sod-<name>-heroku-*.
+heroku_state_dir="${SOD_DEMO_STATE_DIR}-heroku"
+heroku=(python -m tests.standins.heroku --state-dir "$heroku_state_dir" --name "${SOD_DEMO_NAME}-heroku")
 
 up() {
   mkdir -p "$SOD_DEMO_STATE_DIR"
@@ -24,8 +31,37 @@ up() {
   python demo/twin.py --state-dir "$SOD_DEMO_STATE_DIR" prune
 }
 
+heroku_up() {
+  mkdir -p "$heroku_state_dir"
+  chmod 0700 "$heroku_state_dir"
+  # The stand-in accepts one key, made for this demo: never a real Heroku key.
+  if [[ ! -s "${heroku_state_dir}/api-key" ]]; then
+    (umask 077 && python -c 'import secrets; print(secrets.token_hex(16))' >"${heroku_state_dir}/api-key")
+  fi
+  HEROKU_API_KEY="$(cat "${heroku_state_dir}/api-key")"
+  export HEROKU_API_KEY
+  SOD_HEROKU_API_URL="$("${heroku[@]}" start --port-base "${SOD_DEMO_HEROKU_PORT:-8700}")"
+  export SOD_HEROKU_API_URL
+  printf 'Heroku stand-in: %s\n' "$SOD_HEROKU_API_URL"
+  ansible-playbook playbooks/heroku.yml -e @demo/heroku.yml "$@"
+}
+
+heroku_down() {
+  local url
+  [[ -d "$heroku_state_dir" ]] || return 0
+  if url="$("${heroku[@]}" url 2>/dev/null)" && curl -fs -o /dev/null "${url}/_standin/stats"; then
+    HEROKU_API_KEY="$(cat "${heroku_state_dir}/api-key")" SOD_HEROKU_API_URL="$url" \
+      ansible-playbook playbooks/heroku_teardown.yml -e @demo/heroku.yml
+  fi
+  "${heroku[@]}" stop >/dev/null 2>&1 || true
+  docker ps -aq --filter "name=^sod-${SOD_DEMO_NAME}-heroku-" | xargs -r docker rm -f >/dev/null
+  rm -rf "$heroku_state_dir"
+  printf 'Heroku demo %s removed.\n' "$SOD_DEMO_NAME"
+}
+
 down() {
   local url
+  heroku_down
   if url="$("${moto[@]}" url 2>/dev/null)" && curl -fs -o /dev/null "${url}/moto-api/data.json"; then
     ansible-playbook -i demo/inventory playbooks/teardown.yml
   fi
@@ -38,6 +74,7 @@ down() {
 
 case "${1:-}" in
   up) shift; up "$@" ;;
+  heroku-up) shift; heroku_up "$@" ;;
   down) down ;;
-  *) echo "usage: $0 up [ansible-playbook args...] | down" >&2; exit 2 ;;
+  *) echo "usage: $0 up [ansible-playbook args...] | heroku-up [ansible-playbook args...] | down" >&2; exit 2 ;;
 esac

@@ -69,11 +69,16 @@ def rows(options: dict[str, Any]) -> list[str]:
 
 def table(specs: dict[str, Any]) -> str:
     parts = [BEGIN]
-    for entry, entry_spec in specs.get("argument_specs", {}).items():
+    entries = specs.get("argument_specs", {})
+    main_options = (entries.get("main") or {}).get("options")
+    for entry, entry_spec in entries.items():
         parts.append(f"\n### Entry point `{entry}`\n")
         summary = entry_spec.get("short_description")
         if summary:
             parts.append(f"{cell(summary)}\n")
+        if entry != "main" and entry_spec.get("options") == main_options:
+            parts.append("Takes the same variables as `main`.")
+            continue
         parts.append("| Variable | Type | Default | Description |")
         parts.append("| --- | --- | --- | --- |")
         parts.extend(rows(entry_spec.get("options") or {}))

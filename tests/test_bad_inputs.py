@@ -6,8 +6,9 @@ The tables in ``tests/bad_inputs/<role>.yml`` list, per role, a ``baseline`` of 
 ``cases`` that must be refused (each names the variables the message must name) and ``good``
 inputs that must be accepted (survey-style strings from AWX, ``-e key=value`` numbers).
 
-All cases of all tables run in one ``ansible-playbook`` run, one play per case on localhost:
-a case's play includes the role's ``validate`` entry point and records how it ended.
+All cases of all tables run in one ``ansible-playbook`` run on two local workers, one block per
+case: the case's variables are the block's, its task includes the role's ``validate`` entry
+point, and its rescue records the message.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import yaml
 from .conftest import REPO, clean_env, tool
 
 TABLES = REPO / "tests" / "bad_inputs"
+# Local "hosts" that share the cases, so that they are checked in parallel, one per core.
+WORKERS = ("worker0", "worker1")
 
 
 def load_tables() -> dict[str, dict[str, Any]]:
@@ -43,44 +46,36 @@ def case_id(role: str, kind: str, case: dict[str, Any]) -> str:
     return f"{role}-{kind}-{case['case']}"
 
 
-def case_play(role: str, kind: str, case: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+def case_block(role: str, kind: str, case: dict[str, Any], baseline: dict[str, Any], worker: str) -> dict[str, Any]:
+    """A block that validates one case (its variables as block variables) on WORKER and records how it ended."""
     key = case_id(role, kind, case)
     return {
         "name": key,
-        "hosts": "localhost",
-        "gather_facts": False,
+        "when": f"inventory_hostname == {worker!r}",
         "vars": {**baseline, **case["vars"], "sod_case": key},
-        "tasks": [
+        "block": [
             {
-                "name": "Validate the case",
-                "block": [
-                    {
-                        "name": "Run the role's validate entry point",
-                        "ansible.builtin.include_role": {
-                            "name": f"streamlit_ops.deploy.{role}",
-                            "tasks_from": "validate",
-                        },
-                    },
-                    {
-                        "name": "Record that the case was accepted",
-                        "ansible.builtin.set_fact": {
-                            "sod_outcomes": "{{ sod_outcomes | default({}) | combine({sod_case: {'failed': false}}) }}"
-                        },
-                    },
-                ],
-                "rescue": [
-                    {
-                        "name": "Record the refusal",
-                        "ansible.builtin.set_fact": {
-                            "sod_outcomes": (
-                                "{{ sod_outcomes | default({}) | combine({sod_case: {'failed': true, "
-                                "'msg': ([ansible_failed_result.msg | default('')] + (ansible_failed_result.results "
-                                "| default([]) | selectattr('failed', 'defined') | selectattr('failed') "
-                                "| map(attribute='msg') | list)) | join(' ')}}) }}"
-                            )
-                        },
-                    }
-                ],
+                "name": "Run the role's validate entry point",
+                "ansible.builtin.include_role": {"name": f"streamlit_ops.deploy.{role}", "tasks_from": "validate"},
+            },
+            {
+                "name": "Record that the case was accepted",
+                "ansible.builtin.set_fact": {
+                    "sod_outcomes": "{{ sod_outcomes | default({}) | combine({sod_case: {'failed': false}}) }}"
+                },
+            },
+        ],
+        "rescue": [
+            {
+                "name": "Record the refusal",
+                "ansible.builtin.set_fact": {
+                    "sod_outcomes": (
+                        "{{ sod_outcomes | default({}) | combine({sod_case: {'failed': true, "
+                        "'msg': ([ansible_failed_result.msg | default('')] + (ansible_failed_result.results "
+                        "| default([]) | selectattr('failed', 'defined') | selectattr('failed') "
+                        "| map(attribute='msg') | list)) | join(' ')}}) }}"
+                    )
+                },
             }
         ],
     }
@@ -90,30 +85,42 @@ def case_play(role: str, kind: str, case: dict[str, Any], baseline: dict[str, An
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("bad_inputs")
     tables = load_tables()
-    plays = [case_play(role, kind, case, tables[role].get("baseline", {})) for role, kind, case in all_cases()]
+    blocks = [
+        case_block(role, kind, case, tables[role].get("baseline", {}), WORKERS[index % len(WORKERS)])
+        for index, (role, kind, case) in enumerate(all_cases())
+    ]
     result_file = work / "outcomes.json"
-    plays.append(
+    blocks.append(
         {
-            "name": "Hand the outcomes to the test",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                {
-                    "name": "Write the outcomes",
-                    "ansible.builtin.copy": {
-                        "content": "{{ sod_outcomes | to_json }}",
-                        "dest": str(result_file),
-                        "mode": "0600",
-                    },
-                    "changed_when": False,
-                }
-            ],
+            "name": "Write the outcomes",
+            "ansible.builtin.copy": {
+                "content": (
+                    "{{ ansible_play_hosts_all | map('extract', hostvars, 'sod_outcomes') | select('defined')"
+                    " | combine | to_json }}"
+                ),
+                "dest": str(result_file),
+                "mode": "0600",
+            },
+            "changed_when": False,
+            "run_once": True,
         }
     )
+    plays = [{"name": "Validate every case", "hosts": "all", "gather_facts": False, "tasks": blocks}]
     playbook = work / "cases.yml"
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
     done = subprocess.run(
-        [tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
+        [
+            tool("ansible-playbook"),
+            *(
+                "-i",
+                ",".join(WORKERS) + ",",
+                "-c",
+                "local",
+                "-e",
+                "ansible_python_interpreter={{ ansible_playbook_python }}",
+            ),
+            str(playbook),
+        ],
         capture_output=True,
         text=True,
         env=clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
@@ -121,9 +128,9 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    recap = re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)", done.stdout)
-    assert recap is not None, done.stdout[-2000:]
-    return {"changed": int(recap.group(1)), "cases": json.loads(result_file.read_text())}
+    recaps = re.findall(r"worker\d\s*:\s*ok=\d+\s+changed=(\d+)", done.stdout)
+    assert len(recaps) == len(WORKERS), done.stdout[-2000:]
+    return {"changed": sum(map(int, recaps)), "cases": json.loads(result_file.read_text())}
 
 
 def test_validation_changes_nothing(outcomes: dict[str, Any]) -> None:

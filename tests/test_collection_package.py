@@ -13,7 +13,7 @@ import pytest
 from .conftest import REPO, clean_env, tool
 from .support import moto
 
-ROLES = ["ec2_launch", "miniconda", "streamlit_app", "tmux_service"]
+ROLES = ["ec2_launch", "heroku_app", "miniconda", "streamlit_app", "tmux_service"]
 
 
 def test_tarball_is_named_after_galaxy_metadata(collection_tarball: Path) -> None:

@@ -30,9 +30,17 @@ class ProbeError(Exception):
 
 
 def content_digest(path):
-    """SHA-256 of the file at PATH, read in 1 MiB blocks."""
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
+    """SHA-256 of the regular file at PATH, read in 1 MiB blocks.
+
+    The probe runs as root over files an app user may own: it opens without blocking and
+    reads only a regular file, so a FIFO or a device planted there cannot hang or feed it.
+    Raises OSError for anything else.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError("not a regular file")
+        sha = hashlib.sha256()
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
     return sha.hexdigest()

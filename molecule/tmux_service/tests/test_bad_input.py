@@ -19,40 +19,30 @@ PLAYBOOK = Path(__file__).resolve().parent.parent / "bad_input.yml"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
+    # Refused on the controller, before the host is touched (tests/bad_inputs/tmux_service.yml has the rest).
     "empty command": ({"tmux_service_command": ""}, ["tmux_service_command must be a non-empty"]),
-    "blank command": ({"tmux_service_command": "   "}, ["tmux_service_command must be a non-empty"]),
-    "session with a dot": ({"tmux_service_session": "my.app"}, ["tmux_service_session", "tmux rejects '.' and ':'"]),
-    "session with a colon": ({"tmux_service_session": "my:app"}, ["tmux_service_session", "tmux rejects '.' and ':'"]),
+    "root without opt-in": ({"tmux_service_user": "root"}, ["tmux_service_user", "tmux_service_allow_root is true"]),
+    # Refused on the host (the preflight), before anything changes.
     "missing user, no creation": (
         {"tmux_service_create_user": False},
         ['tmux_service_user "bad-input"', "does not exist", "tmux_service_create_user"],
     ),
-    "unknown restart policy": (
-        {"tmux_service_restart": "sometimes"},
-        ["tmux_service_restart", "always, on-failure"],
+    "the unit of a system service": (
+        {"tmux_service_unit_name": "ssh"},
+        ["tmux_service_unit_name", "ssh.service already exists", "was not written by this role"],
     ),
-    "stop timeout of zero": ({"tmux_service_stop_timeout": 0}, ["tmux_service_stop_timeout must be 1 to 3600"]),
-    "two-line readiness pattern": (
-        {"tmux_service_ready_pattern": "ready\nserving"},
-        ["tmux_service_ready_pattern must be one line"],
+    "a user in the sudo group": (
+        {"tmux_service_user": "privileged", "tmux_service_create_user": False},
+        ['tmux_service_user "privileged"', "member of sudo"],
     ),
-    "ready timeout of zero": (
-        {"tmux_service_ready_pattern": "ready", "tmux_service_ready_timeout": 0},
-        ["tmux_service_ready_timeout 1 to 3600 seconds, got 0"],
+    "a user with a sudoers rule": (
+        {"tmux_service_user": "sudoer", "tmux_service_create_user": False},
+        ['tmux_service_user "sudoer"', "sudo rights"],
     ),
-    "rotation size with a unit logrotate does not know": (
-        {"tmux_service_log_rotate_size": "10MB"},
-        ["tmux_service_log_rotate_size must be a size in logrotate's notation", '"10MB"'],
+    "a log directory a service user can write": (
+        {"tmux_service_log_file": "/var/log/shared/bad-input.log"},
+        ["tmux_service_log_file /var/log/shared/bad-input.log", "writable by a user other than root"],
     ),
-    "negative count of rotated logs": (
-        {"tmux_service_log_rotate_keep": -1},
-        ["tmux_service_log_rotate_keep 0 to 1000 rotated copies, got -1"],
-    ),
-    "count of rotated logs that is not a number": (
-        {"tmux_service_log_rotate_keep": "many"},
-        ["tmux_service_log_rotate_keep", "int"],
-    ),
-    "root without opt-in": ({"tmux_service_user": "root"}, ["tmux_service_user", "tmux_service_allow_root: true"]),
 }
 
 
@@ -83,3 +73,9 @@ def test_bad_input_fails_naming_the_variable(extra_vars: dict[str, Any], expecte
     recaps = re.findall(r"changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output)
     assert len(recaps) == 2
     assert recaps == [("0", "1"), ("0", "1")]
+
+
+def test_the_system_service_refused_as_a_unit_name_still_runs(host: Any) -> None:
+    ssh = host.service("ssh")
+    assert ssh.is_running
+    assert "streamlit-ops" not in host.file("/lib/systemd/system/ssh.service").content_string

@@ -1,0 +1,1 @@
+"""A local stand-in for the Heroku Platform API, its builds and its router (see README.md)."""
