@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # Copyright: streamlit_ops.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pack an app folder into a reproducible gzipped tarball."""
 
 from __future__ import annotations
