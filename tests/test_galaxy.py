@@ -29,6 +29,8 @@ SHIPPED = [
     "plugins/modules/*.py",
     "plugins/module_utils/*.py",
     "plugins/plugin_utils/*.py",
+    "plugins/filter/*.py",
+    "plugins/filter/*.yml",  # the filters' documentation
     "inventories/*/*aws_ec2.yml",
     "roles/*/README.md",
     "roles/*/defaults/main.yml",
@@ -41,6 +43,9 @@ SHIPPED = [
     "roles/*/files/*",
     "examples/hello_streamlit/streamlit_app.py",
     "examples/hello_streamlit/requirements.txt",
+    "examples/penguins/*.py",
+    "examples/penguins/requirements.txt",
+    "examples/penguins/model.pkl",
     "examples/awx_project/README.md",
     "examples/awx_project/ansible.cfg",
     "examples/awx_project/collections/requirements.yml",

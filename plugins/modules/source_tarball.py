@@ -22,7 +22,7 @@ description:
     Supports check mode (the digest is computed, nothing is written). Never reports a change, since the tarball
     is a working file.
   - The heroku_app role uses it to build the source it uploads to Heroku's Build API.
-author: streamlit_ops.deploy contributors
+author: streamlit_ops.deploy contributors (!UNKNOWN)
 options:
   src:
     description: The app folder.
