@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # Copyright: streamlit_ops.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Record what a role run left on a host, and tell later runs whether it is still so."""
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ description:
     C(/usr/bin/python3), C(/usr/libexec/platform-python) and C(python3) found.
   - The C(streamlit_ops.deploy.converged) role uses it to end a play early on a host that is as the last run
     with the same inputs left it (one probe per host, before the play's roles).
-author: streamlit_ops.deploy contributors
+author: streamlit_ops.deploy contributors (!UNKNOWN)
 options:
   path:
     description: The stamp file. Its directory is created (mode 0700) when missing.
@@ -101,9 +102,11 @@ options:
     default: {}
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: O(state=probe) only reads; O(state=record) and O(state=absent) report what they would change.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
