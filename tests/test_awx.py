@@ -48,7 +48,7 @@ SURVEY_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 # A variable the AWX material uses that another change of issue 17 adds to ec2_launch (the
 # public key's content). Remove it from here once the role declares it.
-PENDING_ARGUMENTS = {"ec2_launch_public_key"}
+PENDING_ARGUMENTS: set[str] = set()
 
 DEMO_NAME = "awx"
 APP_PORT = 18901
