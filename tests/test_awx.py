@@ -24,7 +24,6 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from ansible.module_utils.common.validation import check_type_dict, check_type_list
 from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -332,23 +331,6 @@ def injected(credential_type: str, inputs: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def as_the_roles_take_them(extra_vars: dict[str, Any]) -> dict[str, Any]:
-    """Survey and credential strings for list and dict arguments, converted as Ansible's argument specs convert them.
-
-    The roles on this branch still crash on a comma-separated string for a list and on a JSON
-    string for a dict (issue 17: the roles are to accept them). Until they do, the job gets
-    what they accept; remove this conversion then, and the job runs on the strings AWX sends.
-    """
-    arguments = role_arguments()
-    converters = {"list": check_type_list, "dict": check_type_dict}
-    return {
-        name: converters[arguments[name]["type"]](value)
-        if isinstance(value, str) and arguments.get(name, {}).get("type") in converters
-        else value
-        for name, value in extra_vars.items()
-    }
-
-
 def run_job(demo: Demo, root: Path, playbook: str, extra_vars: dict[str, Any], collections: Path) -> Job:
     """One job: a fresh private data directory, as AWX makes one per job, run by ansible-runner."""
     private_data_dir = root / playbook.removesuffix(".yml")
@@ -392,10 +374,10 @@ def site_job(demo: Demo, tmp_path_factory: pytest.TempPathFactory, installed_col
         "streamlit_app_secrets",
         {"secrets": json.dumps({"api_token": SECRET_CANARY}), "env": json.dumps({"APP_TOKEN": ENV_CANARY})},
     )
+    public_key = injected("ec2_launch_public_key", {"public_key": (demo.state_dir / "id_ed25519.pub").read_text()})
     # The demo inventory names the key file, which the Machine credential replaces here.
-    extra_vars = {**answers, **secrets, "ansible_ssh_private_key_file": ""}
-    return run_job(demo, tmp_path_factory.mktemp("awx-jobs"), "site.yml", as_the_roles_take_them(extra_vars),
-                   installed_collections)  # fmt: skip
+    extra_vars = {**answers, **secrets, **public_key, "ansible_ssh_private_key_file": ""}
+    return run_job(demo, tmp_path_factory.mktemp("awx-jobs"), "site.yml", extra_vars, installed_collections)
 
 
 def test_site_job_succeeds(site_job: Job) -> None:
