@@ -113,6 +113,8 @@ USES = [
     re.compile(rf"\b(?:lookup|query)\(\s*['\"]{FQCN}"),
     re.compile(rf"^plugin:\s*{FQCN}", re.MULTILINE),
     re.compile(rf"\bis\s+(?:not\s+)?{FQCN}\b"),
+    # A test or filter named in select, reject, map and their attr forms.
+    re.compile(rf"\b(?:select|reject|map)(?:attr)?\((?:\s*['\"][^'\"]*['\"]\s*,)?\s*['\"]{FQCN}"),
 ]
 OWN = {"ansible.builtin", "ansible.legacy", "streamlit_ops.deploy"}
 
