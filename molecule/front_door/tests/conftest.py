@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -80,19 +81,21 @@ def request(
     path: str,
     *,
     context: ssl.SSLContext | None = None,
-    port: int = 443,
+    port: int | None = None,
     method: str = "GET",
     headers: dict[str, str] | None = None,
     body: bytes = b"",
 ) -> Answer:
     """One request over a new connection to ADDRESS, asking for NAME (SNI and Host); plain HTTP without CONTEXT."""
-    raw = socket.create_connection((address, port), timeout=TIMEOUT)
+    raw = socket.create_connection((address, port or (443 if context else 80)), timeout=TIMEOUT)
     sock: socket.socket = context.wrap_socket(raw, server_hostname=name) if context else raw
     with sock:
         certificate = (sock.getpeercert(binary_form=True) or b"") if isinstance(sock, ssl.SSLSocket) else b""
         lines = [f"{method} {path} HTTP/1.1", f"Host: {name}", "Connection: close", f"Content-Length: {len(body)}"]
         lines += [f"{key}: {value}" for key, value in (headers or {}).items()]
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        # A server may answer (and close) before the whole body is sent: then read its answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         data = b""
         while chunk := sock.recv(65536):
             data += chunk

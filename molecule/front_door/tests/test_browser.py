@@ -50,7 +50,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory, pebble_root: Path) -> Iter
 def use_the_widget(page: Page) -> None:
     """Type into the number input: the doubled value comes back over the websocket."""
     page.get_by_text("Doubled: 2").wait_for(timeout=RENDER_TIMEOUT_MS)
-    page.get_by_label("Number").fill("21")
+    page.locator("input[type=number]").fill("21")
     page.keyboard.press("Enter")
     page.get_by_text("Doubled: 42").wait_for(timeout=RENDER_TIMEOUT_MS)
 

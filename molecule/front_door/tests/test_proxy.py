@@ -55,6 +55,7 @@ def test_the_page_is_streamlits(trusting: ssl.SSLContext) -> None:
 
 def test_an_upload_over_the_limit_is_refused_by_the_proxy(trusting: ssl.SSLContext) -> None:
     # Streamlit's maxUploadSize is 50 MB on this host (streamlit_app_config): nginx's limit follows it.
+    # (test_browser.py uploads 20 MB, over nginx's default of 1 MB, through the app.)
     address = address_of(IP_HOST)
     body = b"x" * (51 * 1024 * 1024)
     answer = request(address, address, "/dash/_stcore/upload_file/x/y", context=trusting, method="PUT", body=body)
@@ -62,22 +63,12 @@ def test_an_upload_over_the_limit_is_refused_by_the_proxy(trusting: ssl.SSLConte
     assert b"nginx" in answer.body
 
 
-def test_an_upload_under_the_limit_reaches_streamlit(trusting: ssl.SSLContext) -> None:
-    address = address_of(IP_HOST)
-    body = b"x" * (20 * 1024 * 1024)
-    answer = request(address, address, "/dash/_stcore/upload_file/x/y", context=trusting, method="PUT", body=body)
-    # Streamlit itself refuses this made-up upload (no session, no XSRF token), nginx let it through.
-    assert answer.status not in (413, 502)
-    assert b"nginx" not in answer.body
-
-
 @pytest.mark.parametrize(("name", "port"), [(DOMAIN_HOST, 8501), (IP_HOST, 8601)])
 def test_the_streamlit_port_is_not_reachable_from_another_container(
     name: str, port: int, acme_host: testinfra.host.Host
 ) -> None:
     probe = acme_host.run(f"curl -sS --max-time 5 http://{address_of(name)}:{port}/_stcore/health")
-    assert probe.rc != 0
-    assert "Connection refused" in probe.stderr
+    assert probe.rc == 7, probe.stderr  # curl: could not connect
 
 
 @pytest.mark.parametrize(("name", "port"), [(DOMAIN_HOST, 8501), (IP_HOST, 8601)])

@@ -38,8 +38,9 @@ def test_no_password_reaches_the_log(verbose_run: Run) -> None:
 @pytest.mark.parametrize("host", [DOMAIN_HOST, IP_HOST])
 def test_nothing_root_uses_is_writable_by_others(host: str) -> None:
     target = inventory_host(host)
+    paths = " ".join(["%s"] * len(ROOTS_PATHS))
     found = target.check_output(
-        "find %s \\( ! -user root -o -perm -g+w ! -group root -o -perm -o+w \\) ! -type l -print", " ".join(ROOTS_PATHS)
+        f"find {paths} \\( ! -user root -o -perm -g+w ! -group root -o -perm -o+w \\) ! -type l -print", *ROOTS_PATHS
     )
     assert found == ""
 
