@@ -1,4 +1,5 @@
-"""The alternatives to ACME, by explicit choice: a self-signed certificate and a provided one; then back to ACME.
+"""The alternatives to ACME, by explicit choice: a self-signed certificate and a provided one; the front door
+turned off (state absent); then back to ACME.
 
 Runs last (file order) and leaves the IP host as converge.yml does: on its ACME certificate.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
+import socket
 import ssl
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from cryptography.x509.oid import NameOID
 
 testinfra_hosts: list[str] = []
 PATH = "/dash/_stcore/health"
+LIVE_CERT = "/etc/front-door/letsencrypt/live/front-door/cert.pem"
 
 
 def served(context: ssl.SSLContext) -> x509.Certificate:
@@ -126,7 +129,30 @@ def test_a_key_that_does_not_match_is_refused_before_any_change(provided: dict[s
 
 
 @pytest.fixture(scope="module")
-def back_to_acme(provided: dict[str, Any]) -> Run:
+def absent(provided: dict[str, Any], ip_host: testinfra.host.Host) -> tuple[Run, str]:
+    """The run that turns the front door off, and the certificate version certbot had then."""
+    version = ip_host.check_output(f"readlink {LIVE_CERT}")
+    return converge({"front_door_state": "absent"}, IP_HOST, "-v"), version
+
+
+def test_turned_off_the_front_door_serves_nothing(absent: tuple[Run, str]) -> None:
+    run, _ = absent
+    assert run.rc == 0, run.output[-3000:]
+    for port in (80, 443):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((address_of(IP_HOST), port), timeout=5).close()
+
+
+def test_turned_off_the_renewal_is_gone_and_the_certificate_kept(
+    absent: tuple[Run, str], ip_host: testinfra.host.Host
+) -> None:
+    assert not ip_host.file("/etc/systemd/system/front-door-renew.timer").exists
+    assert ip_host.file("/etc/front-door/letsencrypt/live/front-door/fullchain.pem").exists
+    assert ip_host.service("nginx").is_running
+
+
+@pytest.fixture(scope="module")
+def back_to_acme(absent: tuple[Run, str]) -> Run:
     return converge({}, IP_HOST, "-v")
 
 
@@ -134,10 +160,16 @@ def test_back_to_acme_the_certbot_certificate_is_served_again(
     back_to_acme: Run, trusting: ssl.SSLContext, ip_host: testinfra.host.Host
 ) -> None:
     assert back_to_acme.rc == 0, back_to_acme.output[-3000:]
-    live = ip_host.file(ip_host.check_output("readlink -f /etc/front-door/letsencrypt/live/front-door/cert.pem"))
+    live = ip_host.file(ip_host.check_output(f"readlink -f {LIVE_CERT}"))
     served_sha256 = hashlib.sha256(served(trusting).public_bytes(serialization.Encoding.DER)).hexdigest()
     live_sha256 = hashlib.sha256(
         x509.load_pem_x509_certificate(live.content).public_bytes(serialization.Encoding.DER)
     ).hexdigest()
     assert served_sha256 == live_sha256
     assert ip_host.service("front-door-renew.timer").is_enabled
+
+
+def test_back_to_acme_no_new_certificate_is_asked_for(
+    back_to_acme: Run, absent: tuple[Run, str], ip_host: testinfra.host.Host
+) -> None:
+    assert ip_host.check_output(f"readlink {LIVE_CERT}") == absent[1]
