@@ -151,6 +151,14 @@ def test_turned_off_the_renewal_is_gone_and_the_certificate_kept(
     assert ip_host.service("nginx").is_running
 
 
+def test_a_host_known_by_name_only_is_refused_before_any_change(back_to_acme: Run) -> None:
+    # Without front_door_ip_address the host's address is ansible_host: here the container's name.
+    refused = converge({"front_door_ip_address": ""}, IP_HOST, "-v")
+    assert refused.rc != 0
+    assert "front_door_ip_address is empty and the host is known as" in refused.output
+    assert changed_count(refused) == 0
+
+
 @pytest.fixture(scope="module")
 def back_to_acme(absent: tuple[Run, str]) -> Run:
     return converge({}, IP_HOST, "-v")
