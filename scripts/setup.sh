@@ -7,7 +7,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${root}/.venv"
 # chromium: the e2e test opens each deployed app in a real headless browser.
-apt_packages=(docker.io mmdebstrap git make curl openssh-client chromium)
+# libnss3-tools (certutil): the front_door test gives that browser a throwaway profile that
+# trusts the test ACME server's root, and nothing else on the machine does.
+apt_packages=(docker.io mmdebstrap git make curl openssh-client chromium libnss3-tools)
 
 log() { printf '==> %s\n' "$*"; }
 
