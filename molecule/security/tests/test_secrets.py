@@ -8,7 +8,11 @@ the host's process lines are sampled ten times a second during the runs.
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
+import urllib.error
+import urllib.request
 
 import pytest
 import testinfra
@@ -95,3 +99,24 @@ def test_the_app_runs_with_its_environment(app: testinfra.host.Host, canaries: d
     pid = app.check_output("pgrep -u %s -f 'streamlit-serve run' | head -n 1", APP_USER)
     environ = app.file(f"/proc/{pid}/environ").content_string.split("\0")
     assert f"APP_API_KEY={canaries['env']}" in environ
+
+
+def front_door_status(app: testinfra.host.Host, password: str | None) -> int:
+    """The front door's answer to the controller, with or without the password (never on the host's command lines)."""
+    address = app.check_output("hostname -I").split()[0]
+    request = urllib.request.Request(f"https://{address}/")
+    if password is not None:
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"viewer:{password}".encode()).decode())
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # self-signed in this scenario
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def test_the_front_door_asks_for_its_password(app: testinfra.host.Host, canaries: dict[str, str]) -> None:
+    assert front_door_status(app, None) == 401
+    assert front_door_status(app, canaries["basic_auth"]) == 200
