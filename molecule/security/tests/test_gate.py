@@ -30,6 +30,7 @@ def configure(*options: str) -> str:
         env={
             **os.environ,
             "ANSIBLE_NOCOLOR": "true",
+            "ANSIBLE_FORCE_COLOR": "false",
             "ANSIBLE_CONFIG": str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ansible.cfg"),
         },
         check=False,
@@ -62,8 +63,8 @@ def test_the_probe_runs_on_the_hosts_python_not_as_a_module(noop: str) -> None:
 
 
 def test_the_gate_still_says_where_the_app_is_served(noop: str) -> None:
-    assert "App URL http://" in noop
-    assert "tmux attach -t streamlit-hello" in noop
+    assert "App URL https://" in noop  # the front door's
+    assert "tmux attach -t streamlit-hello" in noop  # the app's
 
 
 def test_the_record_is_roots_alone(noop: str, app: testinfra.host.Host) -> None:
