@@ -40,6 +40,12 @@ LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 DEBIAN_OWNER = "136693071363"
 # How long the slow endpoint leaves RunInstances unanswered: beyond the run's read timeout.
 SLOW_LAUNCH_SECONDS = 8
+# The public hosted zone prepare.yml creates; each deployment keeps its own name in it.
+ZONE = "molecule.test"
+MARKER_PREFIX = "_streamlit-ops."
+# A record someone made by hand: no deployment may take it over, none may remove it.
+FOREIGN_NAME = f"taken.{ZONE}"
+FOREIGN_ADDRESS = "192.0.2.10"
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,11 @@ def moto_url() -> str:
 
 def inputs() -> dict[str, Any]:
     return yaml.safe_load((SCENARIO / "vars" / "inputs.yml").read_text())
+
+
+def edge() -> dict[str, Any]:
+    """The converged deployment's Elastic IP and DNS inputs (converge.yml adds them to inputs())."""
+    return yaml.safe_load((SCENARIO / "vars" / "edge.yml").read_text())
 
 
 def run(command: list[str], env: dict[str, str | None] | None = None) -> Run:
@@ -119,9 +130,80 @@ def group_members(result: Run) -> list[str]:
     return sorted(json.loads(match.group(1)))
 
 
+def group_hosts(result: Run) -> dict[str, str]:
+    """Each in-memory host's ansible_host, as group_probe.yml prints them."""
+    return dict(re.findall(r"msg: HOST (i-[0-9a-f]+)=([0-9A-Fa-f.:]+)", result.output))
+
+
 @pytest.fixture(scope="session")
 def ec2() -> Any:
     return boto3.client("ec2", endpoint_url=moto_url(), region_name=REGION)
+
+
+@pytest.fixture(scope="session")
+def route53() -> Any:
+    return boto3.client("route53", endpoint_url=moto_url(), region_name=REGION)
+
+
+@pytest.fixture(scope="session")
+def zone_id(route53: Any) -> str:
+    (zone,) = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == f"{ZONE}."]
+    identifier: str = zone["Id"].split("/")[-1]
+    return identifier
+
+
+def records(route53: Any, zone_id: str, name: str) -> dict[str, list[str]]:
+    """The record sets at NAME, by type, their values sorted."""
+    found = route53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=name, MaxItems="20")
+    return {
+        rrset["Type"]: sorted(r["Value"] for r in rrset.get("ResourceRecords", []))
+        for rrset in found["ResourceRecordSets"]
+        if rrset["Name"] == f"{name}."
+    }
+
+
+def elastic_ips(ec2: Any, deployment: str) -> list[dict[str, Any]]:
+    """The Elastic IPs carrying both ownership tags of DEPLOYMENT."""
+    filters = [
+        {"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [deployment]},
+        {"Name": f"tag:{MANAGED_BY_TAG}", "Values": [MANAGED_BY]},
+    ]
+    found: list[dict[str, Any]] = ec2.describe_addresses(Filters=filters)["Addresses"]
+    return found
+
+
+def associations(addresses: list[dict[str, Any]]) -> dict[str, str]:
+    """Elastic IP -> the instance it is associated with."""
+    return {address["PublicIp"]: address.get("InstanceId", "") for address in addresses}
+
+
+@pytest.fixture(scope="session")
+def foreign_record(route53: Any, zone_id: str) -> str:
+    """An A record made by hand in the scenario's zone, with no ownership record beside it."""
+    change = {
+        "Action": "UPSERT",
+        "ResourceRecordSet": {
+            "Name": FOREIGN_NAME,
+            "Type": "A",
+            "TTL": 60,
+            "ResourceRecords": [{"Value": FOREIGN_ADDRESS}],
+        },
+    }
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [change]})
+    return FOREIGN_NAME
+
+
+@pytest.fixture(scope="session")
+def stray_address(ec2: Any) -> str:
+    """An Elastic IP someone else allocated with the deployment tag of molecule-life but not managed_by."""
+    allocated = ec2.allocate_address(
+        Domain="vpc",
+        TagSpecifications=[
+            {"ResourceType": "elastic-ip", "Tags": [{"Key": DEPLOYMENT_TAG, "Value": "molecule-life"}]},
+        ],
+    )
+    address: str = allocated["PublicIp"]
+    return address
 
 
 @pytest.fixture(scope="session")
@@ -199,17 +281,35 @@ def ids(found: list[dict[str, Any]]) -> list[str]:
     return sorted(instance["InstanceId"] for instance in found)
 
 
-def scaling(ec2: Any) -> dict[str, Any]:
-    """Deployment molecule-scale on Amazon Linux 2023: count 1 -> 3 -> 1, the API's view after each run."""
-    extra = {"ec2_launch_name": "molecule-scale", "ec2_launch_os": "amazon_linux_2023"}
+def scaling(ec2: Any, route53: Any, zone_id: str) -> dict[str, Any]:
+    """Deployment molecule-scale on Amazon Linux 2023: count 1 -> 3 -> 1, then its Elastic IPs turned off.
+
+    Every instance has an Elastic IP and the name scale.molecule.test points at all of
+    them; with several instances behind one name the certificate is a provided one (HTTP-01
+    for one name behind several addresses is refused). After each run: the API's view.
+    """
+    name = f"scale.{ZONE}"
+    extra = {
+        "ec2_launch_name": "molecule-scale",
+        "ec2_launch_os": "amazon_linux_2023",
+        "ec2_launch_elastic_ip": True,
+        "ec2_launch_route53_zone": ZONE,
+        "ec2_launch_domain": name,
+        "front_door_certificate_source": "provided",
+    }
     result: dict[str, Any] = {}
-    for step, count in (("up1", 1), ("up3", 3), ("down1", 1)):
-        result[step] = probe({**extra, "ec2_launch_count": count})
+    for step, count, elastic in (("up1", 1, True), ("up3", 3, True), ("down1", 1, True), ("off1", 1, False)):
+        result[step] = probe({**extra, "ec2_launch_count": count, "ec2_launch_elastic_ip": elastic})
         found = instances(ec2, "molecule-scale")
         result[f"ids_{step}"] = ids(found)
+        result[f"public_{step}"] = sorted(instance.get("PublicIpAddress", "") for instance in found)
+        result[f"eips_{step}"] = associations(elastic_ips(ec2, "molecule-scale"))
+        result[f"record_{step}"] = records(route53, zone_id, name)
         if step == "up3":
             result["images_up3"] = sorted({instance["ImageId"] for instance in found})
             result["user_data_up3"] = [user_data(ec2, instance["InstanceId"]) for instance in found]
+            result["groups_up3"] = tagged(ec2, "molecule-scale", "describe_security_groups", "SecurityGroups")
+    result["all_addresses"] = [address["PublicIp"] for address in ec2.describe_addresses()["Addresses"]]
     return result
 
 
@@ -229,6 +329,8 @@ def survey(ec2: Any) -> dict[str, Any]:
         "ec2_launch_assign_public_ip": "true",
         "ec2_launch_termination_protection": "false",
         "ec2_launch_tags": '{"team": "survey", "cost-center": 7}',
+        # The front door turned off as a survey gives it: Streamlit's own port is opened instead.
+        "front_door_enabled": "false",
     }
     result: dict[str, Any] = {"provision": playbook("provision", extra)}
     result["launched"] = instances(ec2, "molecule-survey")
@@ -270,18 +372,28 @@ def slow_launch_endpoint() -> Iterator[str]:
     server.shutdown()
 
 
-def lifecycle(ec2: Any, key_file: Path, stranger: str) -> dict[str, Any]:
-    """Deployment molecule-life: two instances with an AWS-created key, then teardown twice.
+def lifecycle(
+    ec2: Any, route53: Any, zone_id: str, key_file: Path, stranger: str, stray: str, foreign: str
+) -> dict[str, Any]:
+    """Deployment molecule-life: two instances with an AWS-created key, Elastic IPs and a DNS name.
 
     Provision runs at -vvv: neither the created key pair's private half nor the
-    host keys in the user data may reach the output. ``stranger`` carries only
-    the deployment tag: neither scaling nor teardown may count or touch it.
+    host keys in the user data may reach the output. ``stranger`` (an instance) and
+    ``stray`` (an Elastic IP) carry only the deployment tag: neither scaling nor
+    teardown may count or touch them. One instance is stopped and started, then
+    provision runs again, then teardown twice; ``foreign`` is a record in the same
+    zone that teardown must leave alone.
     """
+    name = f"life.{ZONE}"
     extra = {
         "ec2_launch_name": "molecule-life",
         "ec2_launch_count": 2,
         "ec2_launch_key_mode": "create",
         "ec2_launch_private_key_file": str(key_file),
+        "ec2_launch_elastic_ip": True,
+        "ec2_launch_route53_zone": ZONE,
+        "ec2_launch_domain": name,
+        "front_door_certificate_source": "provided",
     }
     result: dict[str, Any] = {"provision": playbook("provision", extra, verbose=True)}
     result["launched"] = instances(ec2, "molecule-life")
@@ -289,13 +401,62 @@ def lifecycle(ec2: Any, key_file: Path, stranger: str) -> dict[str, Any]:
     result["known_hosts"] = known_hosts("molecule-life").read_text() if known_hosts("molecule-life").exists() else ""
     result["key_mode"] = key_file.stat().st_mode & 0o777 if key_file.exists() else None
     result["key_text"] = key_file.read_text() if key_file.exists() else ""
+    result["eips"] = associations(elastic_ips(ec2, "molecule-life"))
+    result["record"] = records(route53, zone_id, name)
+    result["marker"] = records(route53, zone_id, MARKER_PREFIX + name)
+    # A stop and start, as an operator (or AWS maintenance) does it; then provision again.
+    restarted = result["launched"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[restarted])
+    ec2.start_instances(InstanceIds=[restarted])
+    result["restarted"] = restarted
+    result["after_restart"] = probe(extra)
+    result["eips_after_restart"] = associations(elastic_ips(ec2, "molecule-life"))
+    result["record_after_restart"] = records(route53, zone_id, name)
     result["teardown"] = playbook("teardown", extra)
     result["stranger_after_teardown"] = state_of(ec2, stranger)
     result["known_hosts_after_teardown"] = known_hosts("molecule-life").read_text()
     result["left_instances"] = instances(ec2, "molecule-life", LIVE_STATES)
     result["left_groups"] = tagged(ec2, "molecule-life", "describe_security_groups", "SecurityGroups")
     result["left_keys"] = tagged(ec2, "molecule-life", "describe_key_pairs", "KeyPairs")
+    result["left_eips"] = elastic_ips(ec2, "molecule-life")
+    result["all_addresses"] = [address["PublicIp"] for address in ec2.describe_addresses()["Addresses"]]
+    result["stray_after_teardown"] = stray in result["all_addresses"]
+    result["record_after_teardown"] = records(route53, zone_id, name)
+    result["marker_after_teardown"] = records(route53, zone_id, MARKER_PREFIX + name)
+    result["foreign_after_teardown"] = records(route53, zone_id, foreign)
     result["teardown_again"] = playbook("teardown", extra)
+    return result
+
+
+def foreign_name(ec2: Any, route53: Any, zone_id: str, foreign: str) -> dict[str, Any]:
+    """Deployment molecule-foreign asks for the name of a record someone made by hand."""
+    extra = {
+        "ec2_launch_name": "molecule-foreign",
+        "ec2_launch_elastic_ip": True,
+        "ec2_launch_route53_zone": ZONE,
+        "ec2_launch_domain": foreign,
+    }
+    result: dict[str, Any] = {"provision": playbook("provision", extra)}
+    result["record"] = records(route53, zone_id, foreign)
+    result["groups"] = tagged(ec2, "molecule-foreign", "describe_security_groups", "SecurityGroups")
+    result["instances"] = instances(ec2, "molecule-foreign", LIVE_STATES)
+    result["eips"] = elastic_ips(ec2, "molecule-foreign")
+    return result
+
+
+def dry_run(ec2: Any, route53: Any, zone_id: str) -> dict[str, Any]:
+    """Deployment molecule-dry in check mode on an empty account, with an Elastic IP and a DNS name."""
+    name = f"dry.{ZONE}"
+    extra = {
+        "ec2_launch_name": "molecule-dry",
+        "ec2_launch_elastic_ip": True,
+        "ec2_launch_route53_zone": ZONE,
+        "ec2_launch_domain": name,
+    }
+    result: dict[str, Any] = {"run": playbook("provision", extra, check=True)}
+    result["eips"] = elastic_ips(ec2, "molecule-dry")
+    result["record"] = records(route53, zone_id, name)
+    result["marker"] = records(route53, zone_id, MARKER_PREFIX + name)
     return result
 
 
@@ -323,7 +484,15 @@ def stranger(ec2: Any) -> str:
 
 @pytest.fixture(scope="session")
 def sequences(
-    ec2: Any, pool: ThreadPoolExecutor, hung_endpoint: str, slow_launch_endpoint: str, stranger: str
+    ec2: Any,
+    route53: Any,
+    zone_id: str,
+    pool: ThreadPoolExecutor,
+    hung_endpoint: str,
+    slow_launch_endpoint: str,
+    stranger: str,
+    stray_address: str,
+    foreign_record: str,
 ) -> dict[str, Future[Any]]:
     """Start every independent playbook sequence at once; tests wait for the one they need."""
     no_credentials: dict[str, str | None] = {
@@ -338,8 +507,11 @@ def sequences(
     key_dir = EPHEMERAL / "keys"
     key_dir.mkdir(mode=0o700, exist_ok=True)
     return {
-        "scaling": pool.submit(scaling, ec2),
-        "lifecycle": pool.submit(lifecycle, ec2, key_dir / "molecule-life.pem", stranger),
+        "scaling": pool.submit(scaling, ec2, route53, zone_id),
+        "lifecycle": pool.submit(
+            lifecycle, ec2, route53, zone_id, key_dir / "molecule-life.pem", stranger, stray_address, foreign_record
+        ),
+        "foreign": pool.submit(foreign_name, ec2, route53, zone_id, foreign_record),
         "survey": pool.submit(survey, ec2),
         "slow_launch": pool.submit(
             playbook,
@@ -380,5 +552,5 @@ def sequences(
         "teardown_unnamed": pool.submit(
             run, ["ansible-playbook", str(PROJECT / "playbooks" / "teardown.yml"), "-e", f"ec2_launch_region={REGION}"]
         ),
-        "check_mode": pool.submit(playbook, "provision", {"ec2_launch_name": "molecule-dry"}, check=True),
+        "check_mode": pool.submit(dry_run, ec2, route53, zone_id),
     }

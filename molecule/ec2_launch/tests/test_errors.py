@@ -87,12 +87,16 @@ def test_a_private_key_path_inside_the_repository_is_not_written(outcome: dict[s
 
 
 def test_check_mode_on_a_new_deployment_reports_what_it_would_create(sequences: dict[str, Future[Any]]) -> None:
-    result = sequences["check_mode"].result()
+    result = sequences["check_mode"].result()["run"]
     assert result.rc == 0, result.output[-3000:]
-    assert "Would create security group molecule-dry-streamlit" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert "Would create security group molecule-dry-streamlit" in said
+    assert "each with an Elastic IP, and records for dry.molecule.test in molecule.test" in said
 
 
 def test_check_mode_on_a_new_deployment_creates_nothing(ec2: Any, sequences: dict[str, Future[Any]]) -> None:
-    assert sequences["check_mode"].result().rc == 0
+    result = sequences["check_mode"].result()
+    assert result["run"].rc == 0
     assert tagged(ec2, "molecule-dry", "describe_security_groups", "SecurityGroups") == []
     assert tagged(ec2, "molecule-dry", "describe_key_pairs", "KeyPairs") == []
+    assert (result["eips"], result["record"], result["marker"]) == ([], {}, {})

@@ -88,7 +88,7 @@ def test_the_instance_has_a_public_address(instance: dict[str, Any]) -> None:
     assert instance.get("PublicIpAddress")
 
 
-def test_the_security_group_opens_only_ssh_from_ssh_cidrs_and_the_app_port_from_app_cidrs(
+def test_the_security_group_opens_ssh_https_to_app_cidrs_and_http_to_everyone_for_acme(
     group: dict[str, Any],
 ) -> None:
     rules = sorted(
@@ -101,10 +101,12 @@ def test_the_security_group_opens_only_ssh_from_ssh_cidrs_and_the_app_port_from_
         )
         for rule in group["IpPermissions"]
     )
-    # AWS merges the IPv4 and IPv6 ranges of one port into one permission.
+    # AWS merges the IPv4 and IPv6 ranges of one port into one permission. The front
+    # door is on and gets its certificate by ACME (the defaults): Streamlit's port stays shut.
     assert rules == [
         ("tcp", 22, 22, ("203.0.113.7/32",), ("2001:db8:7::/48",)),
-        ("tcp", 8501, 8501, ("198.51.100.0/24",), ()),
+        ("tcp", 80, 80, ("0.0.0.0/0",), ("::/0",)),
+        ("tcp", 443, 443, ("198.51.100.0/24",), ()),
     ]
 
 
