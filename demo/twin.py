@@ -207,6 +207,7 @@ def locked(settings: Settings) -> Iterator[None]:
 def bindable(port: int) -> bool:
     """Whether nothing on this machine listens on 127.0.0.1:port (another demo's twin, another server)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no user
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
