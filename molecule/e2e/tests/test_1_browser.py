@@ -77,9 +77,12 @@ def test_the_app_renders_over_https_and_answers_a_widget(
     received: list[Any] = []
     page = browser.new_page(viewport={"width": 1280, "height": 900})
 
+    def on_frame(payload: Any) -> None:
+        received.append(payload)
+
     def watch(socket: WebSocket) -> None:
         sockets.append(socket)
-        socket.on("framereceived", received.append)
+        socket.on("framereceived", on_frame)  # Playwright takes functions, not bound builtins
 
     page.on("websocket", watch)
     page.goto(url)

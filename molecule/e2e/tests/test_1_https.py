@@ -65,9 +65,11 @@ def test_the_twins_publish_the_front_door_and_ssh_only(twins: dict[str, dict[str
 def test_streamlit_answers_no_other_container(twins: dict[str, dict[str, Any]]) -> None:
     """From the ACME server's container, on the demo's network: the front door answers, Streamlit does not."""
     for twin in twins.values():
+        # curl would take the *.localhost name for its own loopback: ask Docker's DNS for the twin's address.
         probe = (
-            f"curl -s -o /dev/null -w '%{{http_code}}' http://{twin['name']}/; echo;"
-            f" curl -s -o /dev/null --max-time 5 http://{twin['name']}:{STREAMLIT_PORT}/_stcore/health; echo $?"
+            f"ip=$(getent hosts {twin['name']} | cut -d' ' -f1);"
+            " curl -s -o /dev/null -w '%{http_code}' http://$ip/; echo;"
+            f" curl -s -o /dev/null --max-time 5 http://$ip:{STREAMLIT_PORT}/_stcore/health; echo $?"
         )
         result = subprocess.run(
             ["docker", "exec", f"sod-{DEPLOYMENT}-acme", "sh", "-c", probe], capture_output=True, text=True, check=True
