@@ -17,21 +17,30 @@ Ansible reaches a twin over real SSH: the demo inventory sets this script as the
 ProxyCommand, so ``ssh <instance public IP>`` is carried to the twin's sshd on
 the loopback interface; no packet ever goes to the instance's (fake) address.
 
+Each twin has a name, ``<instance id>.<deployment>.localhost``: curl and browsers
+resolve every ``*.localhost`` name to this machine's loopback interface by
+themselves, where the twin publishes its front door (HTTPS and HTTP, next free
+ports from the settings' bases, kept for the twin's life); on the demo's Docker
+network the same name is the twin's network alias, which the demo's ACME server
+(Pebble, demo/prepare.yml) resolves through Docker's DNS to validate HTTP-01
+challenges on the twin's port 80. Streamlit's own port is not published.
+
     twin.py --state-dir DIR proxy HOST PORT        # ProxyCommand: ensure the twins, relay to HOST's
-    twin.py --state-dir DIR url HOST             # the app URL on this machine for HOST (empty: no twin)
+    twin.py --state-dir DIR show HOST            # HOST's twin as JSON: name, ports, url ({}: no twin)
     twin.py --state-dir DIR prune               # remove twins whose instance is gone
 
 (`make destroy` removes every container named sod-<name>-*.)
 
 Settings come from ``<state-dir>/settings.json``, written by demo/prepare.yml:
-endpoint, region, name (the deployment), app_port (the first published app
-port), ca_bundle (copied into each twin for HTTPS proxies).
+endpoint, region, name (the deployment), https_port and http_port (the first
+published ports), ca_bundle (copied into each twin for HTTPS proxies).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import fcntl
 import json
 import os
@@ -49,7 +58,9 @@ from typing import Any
 
 import yaml
 
-APP_PORT_IN_TWIN = 8501
+# The front door's ports in a twin (front_door_https_port / front_door_http_port; Pebble validates on 80).
+HTTPS_PORT_IN_TWIN = 443
+HTTP_PORT_IN_TWIN = 80
 BOOT_TIMEOUT = 60.0
 MANAGED_BY = "streamlit_ops.deploy"
 # What each image family is twinned with, and the default user its cloud-init creates.
@@ -67,7 +78,8 @@ class Settings:
     endpoint: str
     region: str
     name: str
-    app_port: int
+    https_port: int
+    http_port: int
     ca_bundle: str
 
     @classmethod
@@ -78,7 +90,8 @@ class Settings:
             endpoint=str(data["endpoint"]),
             region=str(data["region"]),
             name=str(data["name"]),
-            app_port=int(data["app_port"]),
+            https_port=int(data["https_port"]),
+            http_port=int(data["http_port"]),
             ca_bundle=str(data.get("ca_bundle", "")),
         )
 
@@ -97,11 +110,13 @@ class Twin:
     address: str
     container: str
     ssh_port: int
-    app_port: int
+    name: str
+    https_port: int
+    http_port: int
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.app_port}"
+        return f"https://{self.name}:{self.https_port}/"
 
 
 def docker(*args: str, check: bool = True) -> str:
@@ -166,10 +181,13 @@ def describe(settings: Settings, instance_id: str, address: str) -> Instance:
 
 
 def load(settings: Settings) -> dict[str, Twin]:
+    """The recorded twins; a record of another shape (an older demo's) is dropped, so its twin is made again."""
     path = settings.state_dir / "twins.json"
     if not path.exists():
         return {}
-    return {address: Twin(**data) for address, data in json.loads(path.read_text()).items()}
+    fields = {field.name for field in dataclasses.fields(Twin)}
+    records = json.loads(path.read_text()).items()
+    return {address: Twin(**data) for address, data in records if set(data) == fields}
 
 
 def save(settings: Settings, twins: dict[str, Twin]) -> None:
@@ -186,12 +204,31 @@ def locked(settings: Settings) -> Iterator[None]:
         yield
 
 
-def free_app_port(settings: Settings, twins: dict[str, Twin]) -> int:
-    taken = {twin.app_port for twin in twins.values()}
-    port = settings.app_port
-    while port in taken:
+def bindable(port: int) -> bool:
+    """Whether nothing on this machine listens on 127.0.0.1:port (another demo's twin, another server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no user
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(first: int, taken: set[int]) -> int:
+    """The first port from FIRST up that no twin of this demo holds and nothing else listens on."""
+    port = first
+    while port in taken or not bindable(port):
         port += 1
+        if port > 65535:
+            msg = f"no free port on 127.0.0.1 from {first} up"
+            raise RuntimeError(msg)
     return port
+
+
+def twin_name(settings: Settings, instance_id: str) -> str:
+    """The twin's name: resolved to loopback by curl and browsers, to the twin on the demo's network."""
+    return f"{instance_id}.{settings.name}.localhost".lower()
 
 
 def wait_for_sshd(container: str) -> None:
@@ -259,21 +296,25 @@ def apply_host_keys(container: str, keys: dict[str, str]) -> None:
     docker("exec", container, "systemctl", "restart", "ssh")
 
 
-def create_twin(settings: Settings, instance: Instance, app_port: int) -> Twin:
+def create_twin(settings: Settings, instance: Instance, ports: tuple[int, int]) -> Twin:
     image, user = twin_image(instance)
     instance_id, address = instance.instance_id, instance.address
     container = f"{settings.prefix}{instance_id}"
+    name = twin_name(settings, instance_id)
+    https_port, http_port = ports
     docker("rm", "-f", container, check=False)
     if not docker("network", "ls", "-q", "--filter", f"name=^{settings.network}$"):
         docker("network", "create", settings.network)
     docker(
         "run", "-d", "--name", container, "--hostname", instance_id, "--network", settings.network,
+        "--network-alias", name,
         "--cap-add", "SYS_ADMIN", "--tmpfs", "/run", "--tmpfs", "/run/lock",
         "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--stop-signal", "SIGRTMIN+3",
         # What streamlit_app sets on a real host (a container's /proc/sys is read-only).
         "--sysctl", "net.ipv4.tcp_migrate_req=1",
         "--label", f"streamlit_ops.demo.instance={instance_id}",
-        "-p", "127.0.0.1::22", "-p", f"127.0.0.1:{app_port}:{APP_PORT_IN_TWIN}",
+        "-p", "127.0.0.1::22",
+        "-p", f"127.0.0.1:{https_port}:{HTTPS_PORT_IN_TWIN}", "-p", f"127.0.0.1:{http_port}:{HTTP_PORT_IN_TWIN}",
         image, "/lib/systemd/systemd",
     )  # fmt: skip
     if settings.ca_bundle:
@@ -283,7 +324,7 @@ def create_twin(settings: Settings, instance: Instance, app_port: int) -> Twin:
     wait_for_sshd(container)
     add_login_user(container, user, instance.authorized_key)
     ssh_port = int(docker("port", container, "22/tcp").splitlines()[0].rsplit(":", 1)[1])
-    return Twin(instance_id, address, container, ssh_port, app_port)
+    return Twin(instance_id, address, container, ssh_port, name, https_port, http_port)
 
 
 def ensure_twins(settings: Settings) -> dict[str, Twin]:
@@ -293,8 +334,14 @@ def ensure_twins(settings: Settings) -> dict[str, Twin]:
             known = twins.get(address)
             if known is not None and docker("ps", "-q", "--filter", f"name=^{known.container}$"):
                 continue
-            app_port = known.app_port if known is not None else free_app_port(settings, twins)
-            twins[address] = create_twin(settings, describe(settings, instance_id, address), app_port)
+            if known is not None:
+                ports = (known.https_port, known.http_port)
+            else:
+                others = [twin for key, twin in twins.items() if key != address]
+                taken = {port for twin in others for port in (twin.https_port, twin.http_port)}
+                https_port = free_port(settings.https_port, taken)
+                ports = (https_port, free_port(settings.http_port, taken | {https_port}))
+            twins[address] = create_twin(settings, describe(settings, instance_id, address), ports)
             save(settings, twins)
         return twins
 
@@ -340,18 +387,18 @@ def main(argv: list[str] | None = None) -> int:
     proxy_args = sub.add_parser("proxy", help="ProxyCommand: ensure twins, relay to HOST's sshd")
     proxy_args.add_argument("host")
     proxy_args.add_argument("port")
-    url_args = sub.add_parser("url", help="print the app URL for HOST")
-    url_args.add_argument("host")
+    show_args = sub.add_parser("show", help="print HOST's twin as JSON (name, ports, url; {} without a twin)")
+    show_args.add_argument("host")
     sub.add_parser("prune", help="remove twins whose instance is gone")
     args = parser.parse_args(argv)
     settings = Settings.load(args.state_dir)
     if args.action == "proxy":
         return proxy(settings, args.host)
-    if args.action == "url":
-        # Nothing (and success) for a host without a twin: playbooks/validate.yml checks the
+    if args.action == "show":
+        # {} (and success) for a host without a twin: playbooks/validate.yml checks the
         # inputs on a placeholder host before any instance, and so before any twin, exists.
         twin = load(settings).get(args.host)
-        print(twin.url if twin else "")
+        print(json.dumps({**asdict(twin), "url": twin.url} if twin else {}))
         return 0
     prune(settings)
     return 0

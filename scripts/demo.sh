@@ -5,7 +5,8 @@
 #   scripts/demo.sh down                            # make destroy (safe to repeat; the Heroku demo too)
 #   scripts/demo.sh heroku-up [ansible-playbook args...]   # make demo-heroku: playbooks/heroku.yml
 #                                                   # against the Heroku stand-in (tests/standins/heroku)
-# SOD_DEMO_NAME, SOD_DEMO_STATE_DIR and SOD_DEMO_APP_PORT select a separate demo
+# SOD_DEMO_NAME, SOD_DEMO_STATE_DIR, SOD_DEMO_HTTPS_PORT and SOD_DEMO_HTTP_PORT (the first
+# loopback ports the twins' front doors take) select a separate demo
 # (SOD_DEMO_HEROKU_PORT: the Heroku demo app's loopback port).
 set -euo pipefail
 
@@ -29,6 +30,9 @@ up() {
   ansible-playbook -i demo/inventory demo/prepare.yml
   ansible-playbook -i demo/inventory playbooks/site.yml "$@"
   python demo/twin.py --state-dir "$SOD_DEMO_STATE_DIR" prune
+  # Written by demo/prepare.yml (sod_demo_ca_file): what the App URLs' certificates chain to.
+  printf 'CA file %s\n' "${SOD_DEMO_STATE_DIR}/acme/pebble-roots.pem"
+  echo "  (Pebble's roots: the demo's Let's Encrypt is Pebble, and nothing here trusts it; curl --cacert <CA file> <App URL>_stcore/health)"
 }
 
 heroku_up() {

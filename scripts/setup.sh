@@ -9,7 +9,9 @@ venv="${root}/.venv"
 # chromium: the e2e test opens each deployed app in a real headless browser.
 # libnss3-tools (certutil): the front_door test gives that browser a throwaway profile that
 # trusts the test ACME server's root, and nothing else on the machine does.
-apt_packages=(docker.io mmdebstrap git make curl openssh-client chromium libnss3-tools)
+# pebble: Let's Encrypt's test ACME server, which make demo (and the e2e test) runs in a
+# container for the twins' front doors to get their certificates from.
+apt_packages=(docker.io mmdebstrap git make curl openssh-client chromium libnss3-tools pebble)
 
 log() { printf '==> %s\n' "$*"; }
 

@@ -6,7 +6,8 @@ environment's build context. Then a job runs as AWX runs it: ansible-runner (AWX
 on an AWX-shaped private data directory (project/, inventory/, env/extravars, env/envvars,
 env/ssh_key) runs the project's site.yml against the AWS emulator and the demo's twins
 (demo/, SOD_DEMO_NAME=awx, its own ports), with survey answers as strings and the secrets
-injected from the credential types, and its event stream is searched for the secrets.
+injected from the credential types, and its event stream is searched for the secrets. The
+app is served through its HTTPS front door, with a certificate from the demo's Pebble.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import dataclasses
 import json
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +50,8 @@ SURVEY_TYPES: dict[str, type | tuple[type, ...]] = {
 PENDING_ARGUMENTS: set[str] = set()
 
 DEMO_NAME = "awx"
-APP_PORT = 18901
+HTTPS_PORT = 18901
+HTTP_PORT = 18911
 SECRET_CANARY = "st-secret-canary-3f9c1e"
 ENV_CANARY = "env-canary-7a2d54"
 
@@ -270,7 +271,8 @@ def demo_env(state_dir: Path) -> dict[str, str]:
     env = clean_env(
         SOD_DEMO_NAME=DEMO_NAME,
         SOD_DEMO_STATE_DIR=str(state_dir),
-        SOD_DEMO_APP_PORT=str(APP_PORT),
+        SOD_DEMO_HTTPS_PORT=str(HTTPS_PORT),
+        SOD_DEMO_HTTP_PORT=str(HTTP_PORT),
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_EC2_METADATA_DISABLED="true",
@@ -384,11 +386,19 @@ def test_site_job_succeeds(site_job: Job) -> None:
     assert (site_job.rc, site_job.status) == (0, "successful"), site_job.stdout[-4000:]
 
 
-def test_deployed_app_answers(site_job: Job) -> None:
-    with urllib.request.urlopen(f"http://127.0.0.1:{APP_PORT}/_stcore/health", timeout=10) as response:
-        assert (response.status, response.read()) == (200, b"ok")
-    with urllib.request.urlopen(f"http://127.0.0.1:{APP_PORT}/", timeout=10) as response:
-        assert response.status == 200
+def test_deployed_app_answers_over_https(demo: Demo, site_job: Job) -> None:
+    """The App URL the job printed, trusting the demo's CA file (Pebble's roots) alone."""
+    assert site_job.status == "successful"
+    (twin,) = load_json(demo.state_dir / "twins.json").values()
+    url = f"https://{twin['name']}:{twin['https_port']}/"
+    assert f"App URL {url}" in site_job.stdout
+    # curl resolves *.localhost to the loopback interface by itself (Python's resolver does not).
+    health = subprocess.run(
+        ["curl", "--silent", "--show-error", "--fail", "--max-time", "20",
+         "--cacert", str(demo.state_dir / "acme" / "pebble-roots.pem"), f"{url}_stcore/health"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (health.returncode, health.stdout) == (0, "ok"), health.stderr
 
 
 def twin_container() -> str:

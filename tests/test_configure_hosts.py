@@ -35,9 +35,8 @@ def test_validate_placeholder_is_never_configured(tmp_path: Path) -> None:
     With no instance in the group, configure.yml must refuse, not configure the
     placeholder (a local connection: the controller itself).
     """
-    (tmp_path / "settings.json").write_text(
-        json.dumps({"endpoint": "http://127.0.0.1:9", "region": "us-east-1", "name": "placeholder", "app_port": 1})
-    )
+    settings = {"endpoint": "http://127.0.0.1:9", "region": "us-east-1", "name": "placeholder"}
+    (tmp_path / "settings.json").write_text(json.dumps({**settings, "https_port": 1, "http_port": 2}))
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id_ed25519")], check=True)
     playbook = tmp_path / "check_then_configure.yml"
     playbook.write_text(

@@ -14,6 +14,8 @@ PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resol
 STATE_DIR = Path(os.environ.get("SOD_DEMO_STATE_DIR", PROJECT / ".cache" / "e2e"))
 DEPLOYMENT = os.environ.get("SOD_DEMO_NAME", "e2e")
 ARTEFACTS = PROJECT / ".cache" / "test-artefacts" / "e2e"
+# Pebble's roots, written by demo/prepare.yml: the only anchor the tests trust the front doors with.
+CA_FILE = STATE_DIR / "acme" / "pebble-roots.pem"
 
 
 def read_json(path: Path) -> Any:
@@ -30,6 +32,11 @@ def twins() -> dict[str, dict[str, Any]]:
     """The twin of each emulated instance, keyed by the instance's address."""
     found: dict[str, dict[str, Any]] = read_json(STATE_DIR / "twins.json")
     return found
+
+
+def app_url(twin: dict[str, Any]) -> str:
+    """Where the twin's front door serves the app: its *.localhost name (loopback) and published HTTPS port."""
+    return f"https://{twin['name']}:{twin['https_port']}/"
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ The converge ran site.yml once through the demo inventory. This runs what
 `make demo ARGS='-e ec2_launch_count=2'` runs (scripts/demo.sh up: the emulator,
 demo/prepare.yml, site.yml, the twins' prune) for the e2e demo, and checks that
 no play changed anything, that the same emulator and the same instances and
-twins serve on the same ports, and that no second emulator was started.
+twins serve on the same ports and URLs, that the run names each App URL and the
+CA file, and that no second emulator was started.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEPLOYMENT, PROJECT, STATE_DIR, read_json
+from conftest import CA_FILE, DEPLOYMENT, PROJECT, STATE_DIR, app_url, read_json
 
 
 def demo_env() -> dict[str, str]:
@@ -27,7 +28,8 @@ def demo_env() -> dict[str, str]:
         ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
         SOD_DEMO_NAME=DEPLOYMENT,
         SOD_DEMO_STATE_DIR=str(STATE_DIR),
-        SOD_DEMO_APP_PORT=os.environ.get("SOD_DEMO_APP_PORT", "18601"),
+        SOD_DEMO_HTTPS_PORT=os.environ.get("SOD_DEMO_HTTPS_PORT", "18601"),
+        SOD_DEMO_HTTP_PORT=os.environ.get("SOD_DEMO_HTTP_PORT", "18611"),
     )
     return env
 
@@ -85,5 +87,14 @@ def test_the_second_make_demo_keeps_the_emulator(rerun: dict[str, Any]) -> None:
 
 def test_the_second_make_demo_keeps_the_instances_and_their_urls(rerun: dict[str, Any]) -> None:
     assert rerun["after"]["twins"] == rerun["before"]["twins"]
-    ports = sorted(twin["app_port"] for twin in rerun["after"]["twins"].values())
-    assert ports == [int(demo_env()["SOD_DEMO_APP_PORT"]), int(demo_env()["SOD_DEMO_APP_PORT"]) + 1]
+    twins = rerun["after"]["twins"].values()
+    for kind in ("https", "http"):
+        first = int(demo_env()[f"SOD_DEMO_{kind.upper()}_PORT"])
+        assert sorted(twin[f"{kind}_port"] for twin in twins) == [first, first + 1]
+
+
+def test_the_second_make_demo_prints_each_app_url_and_the_ca_file(rerun: dict[str, Any]) -> None:
+    output = rerun["run"].stdout
+    for twin in rerun["after"]["twins"].values():
+        assert f"App URL {app_url(twin)}" in output
+    assert f"CA file {CA_FILE}\n" in output

@@ -1,12 +1,22 @@
-"""A real browser renders each deployed app: text that only the app's websocket delivers."""
+"""A real browser opens each deployed app at its App URL, over HTTPS, and uses a widget over the websocket.
+
+The browser trusts Pebble's roots (the demo's CA file) in a throwaway profile of its own:
+nothing else on this machine trusts them.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from conftest import CA_FILE, DEPLOYMENT, app_url
+from playwright.sync_api import Browser, Playwright, WebSocket, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -19,21 +29,35 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 RENDER_TIMEOUT_MS = 60_000
+PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.DOTALL)
 
 
 @pytest.fixture(scope="module")
-def browser() -> Any:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    # Chromium on Linux trusts the roots in the NSS database of $HOME: a throwaway one holding
+    # Pebble's roots (each start of Pebble makes one; the CA file keeps them all).
+    home = tmp_path_factory.mktemp("browser-home")
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True)
+    for index, root in enumerate(PEM.findall(CA_FILE.read_text())):
+        subprocess.run(
+            ["certutil", "-A", "-d", f"sql:{nssdb}", "-n", f"pebble-{index}", "-t", "C,,"],
+            input=root, text=True, check=True,
+        )  # fmt: skip
     playwright: Playwright
     with sync_playwright() as playwright:
-        # A fresh, empty profile per launch; Debian's chromium, never a downloaded one.
-        launched: Browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Debian's chromium, never a downloaded one. It resolves *.localhost to loopback by itself.
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(home)}
+        )
         yield launched
         launched.close()
 
 
 def test_two_instances_were_launched_with_a_twin_each(twins: dict[str, dict[str, Any]], ec2: Any) -> None:
     filters = [
-        {"Name": "tag:streamlit_ops_deployment", "Values": ["e2e"]},
+        {"Name": "tag:streamlit_ops_deployment", "Values": [DEPLOYMENT]},
         {"Name": "tag:streamlit_ops_managed_by", "Values": ["streamlit_ops.deploy"]},
         {"Name": "instance-state-name", "Values": ["running"]},
     ]
@@ -44,16 +68,42 @@ def test_two_instances_were_launched_with_a_twin_each(twins: dict[str, dict[str,
 
 
 @pytest.mark.parametrize("index", [0, 1])
-def test_the_app_renders_in_a_browser(
+def test_the_app_renders_over_https_and_answers_a_widget(
     index: int, twins: dict[str, dict[str, Any]], browser: Browser, artefacts: Path
 ) -> None:
-    twin = sorted(twins.values(), key=lambda t: t["app_port"])[index]
+    twin = sorted(twins.values(), key=lambda t: t["https_port"])[index]
+    url = app_url(twin)
+    sockets: list[WebSocket] = []
+    received: list[Any] = []
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"http://127.0.0.1:{twin['app_port']}/")
+
+    def on_frame(payload: Any) -> None:
+        received.append(payload)
+
+    def watch(socket: WebSocket) -> None:
+        sockets.append(socket)
+        socket.on("framereceived", on_frame)  # Playwright takes functions, not bound builtins
+
+    page.on("websocket", watch)
+    page.goto(url)
     # The HTML shell holds none of this: the script's output arrives over the websocket.
     page.get_by_text("Release v1").wait_for(timeout=RENDER_TIMEOUT_MS)
-    page.get_by_text("Days of data").wait_for(timeout=RENDER_TIMEOUT_MS)
     page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.wait_for(timeout=RENDER_TIMEOUT_MS)
-    page.screenshot(path=str(artefacts / f"{twin['instance_id']}.png"), full_page=True)
+    assert page.url == url
+    assert [socket.url for socket in sockets] == [f"wss://{twin['name']}:{twin['https_port']}/_stcore/stream"]
     assert page.locator("h1").first.inner_text() == "Hello Streamlit"
+    # Move the slider one step: the browser sends the new value, the script runs again on the
+    # server and its output comes back over the same websocket.
+    page.wait_for_timeout(1000)  # let the first run's messages settle
+    before = len(received)
+    slider = page.get_by_role("slider")
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('[role=slider]').getAttribute('aria-valuenow') === '105'")
+    deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
+    while len(received) == before and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert len(received) > before, "the server sent nothing back after the widget changed"
+    page.get_by_text("Release v1").wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.screenshot(path=str(artefacts / f"{twin['instance_id']}.png"), full_page=True)
     page.close()
