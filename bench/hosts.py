@@ -17,21 +17,28 @@ IMAGE = "local/streamlit-ops-debian12:latest"
 LOGIN_USER = "bench"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 APP_PORT_IN_CONTAINER = 8501
+# Where the front door (nginx) serves HTTPS inside a host (front_door_https_port's default).
+HTTPS_PORT_IN_CONTAINER = 443
 BOOT_TIMEOUT = 90.0
 
 
 @dataclass(frozen=True)
 class Host:
-    """A running container: its inventory name and where its sshd and app port are published."""
+    """A running container: its inventory name and where its sshd, app port and front door's HTTPS are published."""
 
     name: str
     container: str
     ssh_port: int
     app_port: int
+    https_port: int
 
     @property
     def app_url(self) -> str:
         return f"http://127.0.0.1:{self.app_port}"
+
+    @property
+    def https_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
 
 
 def docker(*args: str, check: bool = True) -> str:
@@ -105,8 +112,12 @@ def start_hosts(label: str, count: int, public_key: Path) -> list[Host]:
     containers = [f"{PREFIX}{label}-{n}" for n in range(1, count + 1)]
     for container in containers:
         run_container(
-            container, "-p", "127.0.0.1::22", "-p", f"127.0.0.1::{APP_PORT_IN_CONTAINER}", IMAGE, "/lib/systemd/systemd"
-        )
+            container,
+            "-p", "127.0.0.1::22",
+            "-p", f"127.0.0.1::{APP_PORT_IN_CONTAINER}",
+            "-p", f"127.0.0.1::{HTTPS_PORT_IN_CONTAINER}",
+            IMAGE, "/lib/systemd/systemd",
+        )  # fmt: skip
         # The host's CA bundle may hold an HTTPS proxy's CA: the twins get it the same way.
         docker("cp", CA_BUNDLE, f"{container}:{CA_BUNDLE}")
     key = public_key.read_text().strip()
@@ -115,7 +126,9 @@ def start_hosts(label: str, count: int, public_key: Path) -> list[Host]:
         wait_for_sshd(container)
         add_login_user(container, key)
         ssh_port = published_port(container, 22)
-        hosts.append(Host(f"{label}-{n}", container, ssh_port, published_port(container, APP_PORT_IN_CONTAINER)))
+        app_port = published_port(container, APP_PORT_IN_CONTAINER)
+        https_port = published_port(container, HTTPS_PORT_IN_CONTAINER)
+        hosts.append(Host(f"{label}-{n}", container, ssh_port, app_port, https_port))
     return hosts
 
 
