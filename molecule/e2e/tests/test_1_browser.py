@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import CA_FILE, DEPLOYMENT, app_url
-from playwright.sync_api import Browser, Playwright, WebSocket, sync_playwright
+from playwright.sync_api import Browser, Playwright, WebSocket, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -99,7 +99,8 @@ def test_the_app_renders_over_https_and_answers_a_widget(
     slider = page.get_by_role("slider")
     slider.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("() => document.querySelector('[role=slider]').getAttribute('aria-valuenow') === '105'")
+    # Retried until it holds (the widget is re-rendered while the script runs again).
+    expect(slider).to_have_value("105", timeout=RENDER_TIMEOUT_MS)  # an <input type=range>
     deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
     while len(received) == before and time.monotonic() < deadline:
         page.wait_for_timeout(200)
