@@ -72,7 +72,7 @@ def measure_update(work: Workspace, inventory: Path, host: hosts.Host, tag: str)
 
 def measure_update_with(host: hosts.Host, deploy: Callable[[], playbook.RunResult]) -> UpdateResult:
     """Run DEPLOY (a converge that deploys a new app version) while a client polls HOST's app."""
-    poller = Poller(host.app_url)
+    poller = Poller(host.url)
     poller.start()
     try:
         result = deploy()
