@@ -16,13 +16,14 @@ help: ## List the targets
 setup: ## Install Debian packages, start Docker, build base images, create .venv
 	@scripts/setup.sh
 
-lint: setup ## yamllint, ansible-lint (production profile), ruff, role docs drift
+lint: setup ## yamllint, ansible-lint (production profile), ruff, role docs drift, changelog, ansible-test sanity
 	yamllint --strict .
 	ansible-lint
 	ruff check scripts tests molecule demo bench
 	ruff format --check scripts tests molecule demo bench
 	python scripts/role_docs.py --check
 	antsibull-changelog lint
+	scripts/sanity.sh
 
 docs: setup ## Regenerate each role README's variable table from its argument specs
 	python scripts/role_docs.py

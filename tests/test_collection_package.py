@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,19 +16,8 @@ from .support.playbook import run_playbook
 ROLES = ["ec2_launch", "heroku_app", "miniconda", "streamlit_app", "tmux_service"]
 
 
-def members(tarball: Path) -> list[str]:
-    with tarfile.open(tarball) as archive:
-        return archive.getnames()
-
-
 def test_tarball_is_named_after_galaxy_metadata(collection_tarball: Path) -> None:
     assert collection_tarball.name == "streamlit_ops-deploy-0.1.0.tar.gz"
-
-
-@pytest.mark.parametrize("ignored", [".venv", ".git", "molecule", "tests", ".cache", ".ansible", ".ci"])
-def test_tarball_leaves_out_development_files(collection_tarball: Path, ignored: str) -> None:
-    leaked = [name for name in members(collection_tarball) if name == ignored or name.startswith(f"{ignored}/")]
-    assert leaked == []
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -368,3 +368,98 @@ def test_without_pipelining_the_module_answers(tmp_path: Path) -> None:
     message, output = run_play(tmp_path, "-vvv", "-e", "probe_only=true", env={"ANSIBLE_PIPELINING": "false"})
     assert message == "probe said True: in sync"
     assert "quick" not in commands(output)
+
+
+def test_publish_sets_the_recorded_outputs_as_facts_when_in_sync(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    result = converged(tmp_path, path=recorded["path"], digest=recorded["digest"], publish=True)
+    assert result["in_sync"]
+    assert result["ansible_facts"] == {"app_url": "http://127.0.0.1:8501/"}
+
+
+def test_publish_sets_nothing_when_not_in_sync(tmp_path: Path, recorded: dict[str, Any]) -> None:
+    result = converged(tmp_path, path=recorded["path"], digest="inputs-2", publish=True)
+    assert not result["in_sync"]
+    assert "ansible_facts" not in result
+
+
+# The gate role around a stand-in for a configuring role: it publishes an output fact (which
+# matches the gate's variable pattern, as the roles' outputs would) and what it manages.
+GATED = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+    example_port: 8501
+    converged_name: example
+    converged_variables: ["^example_"]
+    converged_roles: [example]
+  tasks:
+    - name: Gate
+      ansible.builtin.import_role:
+        name: streamlit_ops.deploy.converged
+        tasks_from: check
+    - name: The role's work
+      ansible.builtin.set_fact:
+        example_url: "http://127.0.0.1:{{ example_port }}/"
+        example_managed:
+          files: ["{{ managed_file }}"]
+          facts:
+            example_url: "http://127.0.0.1:{{ example_port }}/"
+            example_summary: "App URL for {{ example_port }}"
+    - name: Record
+      ansible.builtin.import_role:
+        name: streamlit_ops.deploy.converged
+        tasks_from: record
+"""
+
+
+def run_gated(tmp_path: Path, *extra: str) -> str:
+    playbook = tmp_path / "gated.yml"
+    playbook.write_text(GATED)
+    (tmp_path / "managed.conf").touch()
+    result = subprocess.run(
+        [
+            tool("ansible-playbook"),
+            "-i",
+            "localhost,",
+            str(playbook),
+            "-e",
+            f"managed_file={tmp_path}/managed.conf",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env=clean_env(
+            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_LOCALHOST_WARNING="false",
+        ),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_the_gate_ends_a_play_whose_host_is_as_the_last_run_left_it(tmp_path: Path) -> None:
+    stamp = f"__converged_stamp={tmp_path}/example.json"
+    first = run_gated(tmp_path, "-e", stamp)
+    assert "The role's work" in first
+    second = run_gated(tmp_path, "-e", stamp)
+    assert "TASK [The role's work]" not in second
+    assert "App URL for 8501" in second
+
+
+def test_the_gate_records_the_inputs_as_they_were_before_the_roles_set_facts(tmp_path: Path) -> None:
+    # example_url matches the gate's pattern, but is set by the role: the record must not take it in.
+    stamp = f"__converged_stamp={tmp_path}/example.json"
+    run_gated(tmp_path, "-e", stamp)
+    assert "TASK [The role's work]" not in run_gated(tmp_path, "-e", stamp)
+    assert "TASK [The role's work]" in run_gated(tmp_path, "-e", stamp, "-e", "example_port=8502")
+
+
+def test_a_drifted_managed_file_lets_the_role_run(tmp_path: Path) -> None:
+    stamp = f"__converged_stamp={tmp_path}/example.json"
+    run_gated(tmp_path, "-e", stamp)
+    (tmp_path / "managed.conf").write_text("edited\n")
+    assert "TASK [The role's work]" in run_gated(tmp_path, "-e", stamp)

@@ -31,7 +31,7 @@ SAMPLES = [
 
 
 def main() -> None:
-    model = NearestCentroid.fit([row for row, _ in SAMPLES], [label for _, label in SAMPLES])
+    model = NearestCentroid.fit([row for row, _label in SAMPLES], [label for _row, label in SAMPLES])
     Path(__file__).with_name("model.pkl").write_bytes(pickle.dumps(model, protocol=4))
 
 

@@ -1,5 +1,6 @@
 # Copyright: streamlit_ops.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Action for streamlit_ops.deploy.converged: computes the inputs digest on the controller, then runs the module.
 
 A probe first asks the target's Python directly (the quick probe): it sends the standard-library
@@ -118,12 +119,17 @@ class ActionModule(ActionBase):
                         outputs={},
                         reason="an input cannot be read before the full path runs: %s" % why,
                     )
-        if args.get("state", "probe") == "probe" and args.get("digest"):
+        # A probe hands back the inputs' digest, for a record at the end of the run to use: the
+        # inputs as they were before the run set its own facts.
+        probing = args.get("state", "probe") == "probe"
+        digest = {"inputs_digest": args["digest"]} if inputs is not None and probing else {}
+        if probing and args.get("digest"):
             answer = self._quick_probe(args, task_vars)
             if answer is not None:
                 outputs = answer.get("outputs", {})
                 facts = {"ansible_facts": outputs} if args.get("publish") else {}
                 return dict(result, changed=False, in_sync=True, reason=answer.get("reason", "in sync"),
-                            outputs=outputs, **facts)
+                            outputs=outputs, **facts, **digest)
         result.update(self._execute_module(module_args=args, task_vars=task_vars))
+        result.update(digest)
         return result

@@ -1,5 +1,6 @@
 # Copyright: streamlit_ops.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """TOML for Streamlit's config.toml and secrets.toml: a real encoder, checked by a real parser.
 
 Ansible has no TOML filter. The encoder writes TOML 1.0 (tables, arrays of tables, inline

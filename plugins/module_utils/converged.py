@@ -1,5 +1,6 @@
 # Copyright: streamlit_ops.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The record ("stamp") of a converged role run and the read-only probe of it.
 
 Standard library only, and no imports from this collection: the converged module imports it,
@@ -14,6 +15,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 
 # A quick probe starts a fresh Python for each role on each host, so what only some probes
 # need (subprocess for units, socket for URLs, urllib.request for a URL other than plain http)
@@ -165,8 +167,11 @@ def _urllib_failure(url, timeout):
     import urllib.error  # noqa: PLC0415 (see the imports)
     import urllib.request  # noqa: PLC0415 (see the imports)
 
+    # urllib's default opener, as urllib.request's module-level shortcut uses it. Not Ansible's
+    # open_url: the quick probe runs this file on the target's bare Python, without ansible's module_utils.
+    opener = urllib.request.build_opener()
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (URLs come from the role)
+        with opener.open(url, timeout=timeout) as response:
             if 200 <= response.status < 300:
                 return None
             return "%s answered %s" % (url, response.status)
@@ -226,4 +231,4 @@ def quick_probe(arguments):
         answer = {"in_sync": in_sync, "reason": reason, "outputs": outputs}
     except ProbeError as exc:
         answer = {"failed": True, "msg": str(exc)}
-    print(json.dumps({"streamlit_ops_quick_probe": answer}))
+    sys.stdout.write(json.dumps({"streamlit_ops_quick_probe": answer}) + "\n")

@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # Copyright: streamlit_ops.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Record what a role run left on a host, and tell later runs whether it is still so."""
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ description:
     needed), runs the module, which then reports the difference and forgets the stamp. The interpreter is
     C(ansible_python_interpreter) or the discovered one; where neither is known yet, the first of
     C(/usr/bin/python3), C(/usr/libexec/platform-python) and C(python3) found.
-  - The roles of this collection use it to skip their tasks when nothing would change
-    (their C(<role>_skip_if_converged) variable).
-author: streamlit_ops.deploy contributors
+  - The C(streamlit_ops.deploy.converged) role uses it to end a play early on a host that is as the last run
+    with the same inputs left it (one probe per host, before the play's roles).
+author: streamlit_ops.deploy contributors (!UNKNOWN)
 options:
   path:
     description: The stamp file. Its directory is created (mode 0700) when missing.
@@ -101,9 +102,11 @@ options:
     default: {}
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: O(state=probe) only reads; O(state=record) and O(state=absent) report what they would change.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
@@ -143,6 +146,12 @@ outputs:
   description: The values recorded with O(outputs) when the host is in sync, else an empty dict.
   returned: always
   type: dict
+inputs_digest:
+  description:
+    - The digest the action plugin computed from O(inputs), to give as O(digest) to a later O(state=record) of the
+      same run (the inputs as they were before the run set facts of its own).
+  returned: with O(inputs) and O(state=probe)
+  type: str
 ansible_facts:
   description: The values recorded with O(outputs), as facts.
   returned: with O(publish=true), when the host is in sync

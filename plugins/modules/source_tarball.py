@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # Copyright: streamlit_ops.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pack an app folder into a reproducible gzipped tarball."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ description:
     Supports check mode (the digest is computed, nothing is written). Never reports a change, since the tarball
     is a working file.
   - The heroku_app role uses it to build the source it uploads to Heroku's Build API.
-author: streamlit_ops.deploy contributors
+author: streamlit_ops.deploy contributors (!UNKNOWN)
 options:
   src:
     description: The app folder.

@@ -1,5 +1,6 @@
 # Copyright: streamlit_ops.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Digests computed on the controller: of a directory tree, and of a role run's inputs."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def tree_digest(top, exclude=DEFAULT_EXCLUDE):
         raise NotADirectoryError(top)
     skip = set(exclude)
     entries = []
+
     def unreadable(error):
         raise error
 
