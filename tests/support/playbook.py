@@ -19,7 +19,9 @@ import it through pytest's ``pythonpath``) and the benchmarks (bench/). What eve
 - extra variables as JSON in a 0600 file that lives only as long as the run, never on the
   command line, where any local user reads them in ``ps``.
 
-A run never raises on failure: the caller asserts on ``rc`` and the output.
+A run never raises on failure: the caller asserts on ``rc`` and the output. The benchmarks,
+which run and time the process themselves, take its command line (``playbook_command``) and
+its environment (``environment``) from here.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,33 +130,34 @@ def run_command(
 
 
 @contextmanager
-def extra_vars_file(extra_vars: Mapping[str, Any]) -> Iterator[Path]:
-    """EXTRA_VARS as JSON in a private file (0600 in a 0700 directory), removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="sod-extra-vars-") as directory:
-        path = Path(directory) / "extra_vars.json"
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-            json.dump(dict(extra_vars), handle)
-        yield path
-
-
 def playbook_command(
     playbook: str | Path,
     *,
     inventory: Paths | None = None,
-    extra_vars: Path | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
     options: Sequence[str] = (),
     check: bool = False,
-) -> list[str]:
-    """The ansible-playbook command line (EXTRA_VARS: a file from extra_vars_file())."""
+) -> Iterator[list[str]]:
+    """The ansible-playbook command line, good inside the block: EXTRA_VARS are in a file that lives as long.
+
+    The file is JSON, 0600, in a 0700 directory of its own.
+    """
     inventories = [] if inventory is None else [inventory] if isinstance(inventory, str | Path) else list(inventory)
-    return [
-        executable("ansible-playbook"),
-        *[word for source in inventories for word in ("-i", str(source))],
-        *(["-e", f"@{extra_vars}"] if extra_vars is not None else []),
-        *(["--check"] if check else []),
-        *options,
-        str(playbook),
-    ]
+    with tempfile.TemporaryDirectory(prefix="sod-playbook-") as private:
+        variables = []
+        if extra_vars:
+            path = Path(private) / "extra_vars.json"
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+                json.dump(dict(extra_vars), handle)
+            variables = ["-e", f"@{path}"]
+        yield [
+            executable("ansible-playbook"),
+            *[word for source in inventories for word in ("-i", str(source))],
+            *variables,
+            *(["--check"] if check else []),
+            *options,
+            str(playbook),
+        ]
 
 
 def run_playbook(
@@ -175,6 +178,7 @@ def run_playbook(
     of the environment (None unsets); OPTIONS: more ansible-playbook arguments (-v, --diff,
     --limit ...); CHECK: --check; ISOLATED: without the caller's Ansible and Molecule settings.
     """
-    with extra_vars_file(extra_vars) if extra_vars else nullcontext() as variables:
-        command = playbook_command(playbook, inventory=inventory, extra_vars=variables, options=options, check=check)
+    with playbook_command(
+        playbook, inventory=inventory, extra_vars=extra_vars, options=options, check=check
+    ) as command:
         return run_command(command, env=env, isolated=isolated, cwd=cwd, timeout=timeout)
