@@ -2,8 +2,9 @@
 
 The emulator (moto) launches instances that exist only as API records. For each
 running instance of the deployment this script keeps a "twin": a systemd
-container with sshd that keeps the contract of the instance's image, as
-cloud-init applies it on first boot on EC2:
+container with sshd (tests/support/twins.py, shared with the benchmarks' hosts)
+that keeps the contract of the instance's image, as cloud-init applies it on
+first boot on EC2:
 
 - the container image matches the instance's AMI (Debian 12 or 13 by its name);
   an AMI of another OS family has no twin here, and the demo says so;
@@ -35,30 +36,26 @@ import base64
 import fcntl
 import json
 import os
-import shlex
 import socket
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support, when run as a script
 
-APP_PORT_IN_TWIN = 8501
-BOOT_TIMEOUT = 60.0
+from tests.support import twins
+from tests.support.twins import docker
+
 MANAGED_BY = "streamlit_ops.deploy"
 # What each image family is twinned with, and the default user its cloud-init creates.
 TWIN_IMAGES = {
     "debian-12-": ("local/streamlit-ops-debian12:latest", "admin"),
     "debian-13-": ("local/streamlit-ops-debian13:latest", "admin"),
 }
-# cloud-init's ssh_keys names and the files they go to (cc_ssh).
-HOST_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
 
 
 @dataclass(frozen=True)
@@ -92,24 +89,11 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Twin:
+class Twin(twins.Twin):
+    """The twin of one instance, as twins.json keeps it (keyed by the instance's address)."""
+
     instance_id: str
     address: str
-    container: str
-    ssh_port: int
-    app_port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.app_port}"
-
-
-def docker(*args: str, check: bool = True) -> str:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        msg = f"docker {' '.join(args)} failed: {result.stderr.strip()}"
-        raise RuntimeError(msg)
-    return result.stdout.strip()
 
 
 @dataclass(frozen=True)
@@ -172,9 +156,9 @@ def load(settings: Settings) -> dict[str, Twin]:
     return {address: Twin(**data) for address, data in json.loads(path.read_text()).items()}
 
 
-def save(settings: Settings, twins: dict[str, Twin]) -> None:
+def save(settings: Settings, known_twins: dict[str, Twin]) -> None:
     path = settings.state_dir / "twins.json"
-    path.write_text(json.dumps({address: asdict(twin) for address, twin in twins.items()}, indent=2))
+    path.write_text(json.dumps({address: asdict(twin) for address, twin in known_twins.items()}, indent=2))
 
 
 @contextmanager
@@ -186,23 +170,12 @@ def locked(settings: Settings) -> Iterator[None]:
         yield
 
 
-def free_app_port(settings: Settings, twins: dict[str, Twin]) -> int:
-    taken = {twin.app_port for twin in twins.values()}
+def free_app_port(settings: Settings, known_twins: dict[str, Twin]) -> int:
+    taken = {twin.app_port for twin in known_twins.values()}
     port = settings.app_port
     while port in taken:
         port += 1
     return port
-
-
-def wait_for_sshd(container: str) -> None:
-    deadline = time.monotonic() + BOOT_TIMEOUT
-    while time.monotonic() < deadline:
-        state = docker("exec", container, "systemctl", "is-active", "ssh", check=False)
-        if state == "active":
-            return
-        time.sleep(0.5)
-    msg = f"sshd in twin {container} did not start within {BOOT_TIMEOUT:.0f} s"
-    raise RuntimeError(msg)
 
 
 def twin_image(instance: Instance) -> tuple[str, str]:
@@ -217,86 +190,36 @@ def twin_image(instance: Instance) -> tuple[str, str]:
     raise RuntimeError(msg)
 
 
-def add_login_user(container: str, user: str, key: str) -> None:
-    """What cloud-init does on EC2: the default user, passwordless sudo, the key pair's public half."""
-    script = (
-        f"id -u {user} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {user}\n"
-        f"echo '{user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users\n"
-        f"install -d -m 0700 -o {user} -g {user} /home/{user}/.ssh\n"
-        f"printf '%s\\n' {shlex.quote(key)} > /home/{user}/.ssh/authorized_keys\n"
-        f"chown {user}:{user} /home/{user}/.ssh/authorized_keys && chmod 0600 /home/{user}/.ssh/authorized_keys\n"
-    )
-    docker("exec", container, "sh", "-ec", script)
-
-
-def host_keys(user_data: str) -> dict[str, str]:
-    """cloud-init's ssh_keys from #cloud-config user data: {"ed25519_private": ..., ...}."""
-    if not user_data.startswith("#cloud-config"):
-        return {}
-    config = yaml.safe_load(user_data) or {}
-    keys = config.get("ssh_keys") or {}
-    wanted = {f"{kind}_{half}" for kind in HOST_KEY_TYPES for half in ("private", "public")}
-    return {name: str(value) for name, value in keys.items() if name in wanted}
-
-
-def apply_host_keys(container: str, keys: dict[str, str]) -> None:
-    """cloud-init's ssh_keys with ssh_deletekeys (its default): the image's keys go, the given ones come."""
-    if not keys:
-        return
-    docker("exec", container, "sh", "-ec", "rm -f /etc/ssh/ssh_host_*key*")
-    for name, value in keys.items():
-        kind, half = name.rsplit("_", 1)
-        path = f"/etc/ssh/ssh_host_{kind}_key" + (".pub" if half == "public" else "")
-        mode = "0644" if half == "public" else "0600"
-        script = f"umask 077; cat > {path}; chmod {mode} {path}"
-        subprocess.run(
-            ["docker", "exec", "-i", container, "sh", "-ec", script],
-            input=value.strip() + "\n",
-            text=True,
-            check=True,
-            capture_output=True,
-        )
-    docker("exec", container, "systemctl", "restart", "ssh")
-
-
 def create_twin(settings: Settings, instance: Instance, app_port: int) -> Twin:
     image, user = twin_image(instance)
-    instance_id, address = instance.instance_id, instance.address
-    container = f"{settings.prefix}{instance_id}"
-    docker("rm", "-f", container, check=False)
-    if not docker("network", "ls", "-q", "--filter", f"name=^{settings.network}$"):
-        docker("network", "create", settings.network)
-    docker(
-        "run", "-d", "--name", container, "--hostname", instance_id, "--network", settings.network,
-        "--cap-add", "SYS_ADMIN", "--tmpfs", "/run", "--tmpfs", "/run/lock",
-        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--stop-signal", "SIGRTMIN+3",
-        # What streamlit_app sets on a real host (a container's /proc/sys is read-only).
-        "--sysctl", "net.ipv4.tcp_migrate_req=1",
-        "--label", f"streamlit_ops.demo.instance={instance_id}",
-        "-p", "127.0.0.1::22", "-p", f"127.0.0.1:{app_port}:{APP_PORT_IN_TWIN}",
-        image, "/lib/systemd/systemd",
-    )  # fmt: skip
-    if settings.ca_bundle:
-        docker("cp", settings.ca_bundle, f"{container}:/etc/ssl/certs/ca-certificates.crt")
-    wait_for_sshd(container)
-    apply_host_keys(container, host_keys(instance.user_data))
-    wait_for_sshd(container)
-    add_login_user(container, user, instance.authorized_key)
-    ssh_port = int(docker("port", container, "22/tcp").splitlines()[0].rsplit(":", 1)[1])
-    return Twin(instance_id, address, container, ssh_port, app_port)
+    twin = twins.create(
+        twins.Spec(
+            container=f"{settings.prefix}{instance.instance_id}",
+            network=settings.network,
+            image=image,
+            login_user=user,
+            authorized_key=instance.authorized_key,
+            hostname=instance.instance_id,
+            app_port=app_port,
+            ca_bundle=settings.ca_bundle,
+            host_keys=twins.host_keys(instance.user_data),
+            labels={"streamlit_ops.demo.instance": instance.instance_id},
+        )
+    )
+    return Twin(twin.container, twin.ssh_port, twin.app_port, instance.instance_id, instance.address)
 
 
 def ensure_twins(settings: Settings) -> dict[str, Twin]:
     with locked(settings):
-        twins = load(settings)
+        known_twins = load(settings)
         for instance_id, address in running_instances(settings):
-            known = twins.get(address)
+            known = known_twins.get(address)
             if known is not None and docker("ps", "-q", "--filter", f"name=^{known.container}$"):
                 continue
-            app_port = known.app_port if known is not None else free_app_port(settings, twins)
-            twins[address] = create_twin(settings, describe(settings, instance_id, address), app_port)
-            save(settings, twins)
-        return twins
+            app_port = known.app_port if known is not None else free_app_port(settings, known_twins)
+            known_twins[address] = create_twin(settings, describe(settings, instance_id, address), app_port)
+            save(settings, known_twins)
+        return known_twins
 
 
 def relay(port: int) -> None:
@@ -315,8 +238,8 @@ def relay(port: int) -> None:
 
 
 def proxy(settings: Settings, host: str) -> int:
-    twins = ensure_twins(settings)
-    twin = twins.get(host)
+    known_twins = ensure_twins(settings)
+    twin = known_twins.get(host)
     if twin is None:
         print(f"twin.py: no running instance of deployment {settings.name!r} has address {host}", file=sys.stderr)
         return 1
@@ -326,11 +249,11 @@ def proxy(settings: Settings, host: str) -> int:
 
 def prune(settings: Settings) -> None:
     with locked(settings):
-        twins = load(settings)
+        known_twins = load(settings)
         alive = {address for _, address in running_instances(settings)}
-        for address in [a for a in twins if a not in alive]:
-            docker("rm", "-f", twins.pop(address).container, check=False)
-        save(settings, twins)
+        for address in [a for a in known_twins if a not in alive]:
+            twins.remove([known_twins.pop(address).container])
+        save(settings, known_twins)
 
 
 def main(argv: list[str] | None = None) -> int:

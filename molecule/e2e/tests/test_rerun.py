@@ -1,6 +1,6 @@
 """`make demo` run a second time with the same inputs changes nothing and keeps every URL.
 
-The converge ran site.yml once through the demo inventory. This runs what
+The converge ran site.yml once through the demo inventory. This fixture runs what
 `make demo ARGS='-e ec2_launch_count=2'` runs (scripts/demo.sh up: the emulator,
 demo/prepare.yml, site.yml, the twins' prune) for the e2e demo, and checks that
 no play changed anything, that the same emulator and the same instances and
@@ -9,27 +9,12 @@ twins serve on the same ports, and that no second emulator was started.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEPLOYMENT, PROJECT, STATE_DIR, read_json
-
-
-def demo_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
-    venv_bin = str(PROJECT / ".venv" / "bin")
-    env.update(
-        PATH=f"{venv_bin}:{env.get('PATH', '')}",
-        ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
-        SOD_DEMO_NAME=DEPLOYMENT,
-        SOD_DEMO_STATE_DIR=str(STATE_DIR),
-        SOD_DEMO_APP_PORT=os.environ.get("SOD_DEMO_APP_PORT", "18601"),
-    )
-    return env
+from conftest import APP_PORT, DEPLOYMENT, STATE_DIR, demo, demo_settings, read_json
 
 
 def moto_processes(state_dir: Path) -> list[int]:
@@ -51,15 +36,7 @@ def moto_processes(state_dir: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def rerun() -> dict[str, Any]:
     before = {"moto": read_json(STATE_DIR / "moto" / "moto.json"), "twins": read_json(STATE_DIR / "twins.json")}
-    done = subprocess.run(
-        ["scripts/demo.sh", "up", "-e", "ec2_launch_count=2"],
-        cwd=PROJECT,
-        env=demo_env(),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    done = demo("up", "-e", "ec2_launch_count=2", settings=demo_settings(DEPLOYMENT, STATE_DIR, APP_PORT))
     return {
         "run": done,
         "before": before,
@@ -69,7 +46,7 @@ def rerun() -> dict[str, Any]:
 
 
 def test_the_second_make_demo_succeeds(rerun: dict[str, Any]) -> None:
-    assert rerun["run"].returncode == 0, rerun["run"].stdout[-4000:] + rerun["run"].stderr[-2000:]
+    assert rerun["run"].rc == 0, rerun["run"].stdout[-4000:] + rerun["run"].stderr[-2000:]
 
 
 def test_the_second_make_demo_changes_nothing(rerun: dict[str, Any]) -> None:
@@ -86,4 +63,4 @@ def test_the_second_make_demo_keeps_the_emulator(rerun: dict[str, Any]) -> None:
 def test_the_second_make_demo_keeps_the_instances_and_their_urls(rerun: dict[str, Any]) -> None:
     assert rerun["after"]["twins"] == rerun["before"]["twins"]
     ports = sorted(twin["app_port"] for twin in rerun["after"]["twins"].values())
-    assert ports == [int(demo_env()["SOD_DEMO_APP_PORT"]), int(demo_env()["SOD_DEMO_APP_PORT"]) + 1]
+    assert ports == [APP_PORT, APP_PORT + 1]
