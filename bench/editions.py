@@ -1,4 +1,4 @@
-"""The collection before the speed work, as shipped, and with uv: one fresh host each, per iteration.
+"""The collection before the speed work, as shipped, with uv, and without the front door: one fresh host each.
 
 Each edition gets a fresh host and the same three runs as the main 1-host figures: the fresh
 converge, the no-op re-run and the update to app version 2 under polling. "before" runs the
@@ -29,6 +29,7 @@ class Edition:
     env: dict[str, str] = field(default_factory=dict)
     extra_vars: dict[str, str] = field(default_factory=dict)
     playbook: str = scenarios.CONFIGURE
+    front_door: bool = True  # whether users reach the app through the front door (HTTPS)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,13 @@ class EditionResult:
     update: scenarios.UpdateResult
 
 
+# What the front door (nginx, TLS) costs: the same runs with the app served directly.
+NO_FRONT_DOOR = Edition(
+    "no front door",
+    "as shipped, with front_door_enabled=false (Streamlit served directly, as the manual recipe does)",
+    extra_vars={"front_door_enabled": "false"},
+    front_door=False,
+)
 UV = Edition("uv", "as shipped, with streamlit_app_installer=uv", extra_vars={"streamlit_app_installer": "uv"})
 # The update as it was before handovers: stop the live release, then start the new one.
 RESTART = Edition(
@@ -73,12 +81,13 @@ def before(root: Path, commit: str = BEFORE_COMMIT) -> Edition | None:
         f"the collection at commit {commit}, before the speed work",
         env={"ANSIBLE_COLLECTIONS_PATH": str(tree / "collections")},
         playbook=str(collection / "playbooks" / "configure.yml"),
+        front_door=False,  # it had none
     )
 
 
 def measure(work: Workspace, installer_url: str, edition: Edition, tag: str) -> EditionResult:
     """Fresh converge, no-op re-run and update of one fresh host with EDITION."""
-    slug = edition.name.split(" ")[0]
+    slug = edition.name.split(" (")[0].replace(" ", "-")
     (host,) = hosts.start_hosts(f"{slug}{tag}", 1, work.public_key)
     try:
         inventory = write_inventory(work, [host], installer_url, f"{slug}{tag}")
@@ -92,7 +101,9 @@ def measure(work: Workspace, installer_url: str, edition: Edition, tag: str) -> 
 
         fresh = run("fresh", profile=True)
         noop = run("noop")
-        update = scenarios.measure_update_with(host, lambda: run("update", {"streamlit_app_src": str(work.app(2))}))
+        update = scenarios.measure_update_with(
+            host, lambda: run("update", {"streamlit_app_src": str(work.app(2))}), front_door=edition.front_door
+        )
         return EditionResult(fresh, noop, update)
     finally:
         hosts.remove([host])

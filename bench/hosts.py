@@ -17,13 +17,20 @@ NETWORK = "sod-bench"
 IMAGE = "local/streamlit-ops-debian12:latest"
 LOGIN_USER = "bench"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# Where the front door (nginx) serves HTTPS inside a host (front_door_https_port's default).
+HTTPS_PORT = 443
 
 
 @dataclass(frozen=True)
 class Host(twins.Twin):
-    """A running twin and its inventory name."""
+    """A running twin, its inventory name and the loopback port its front door's HTTPS is published on."""
 
     name: str
+    https_port: int
+
+    @property
+    def https_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
 
 
 def remove_all() -> None:
@@ -42,7 +49,9 @@ def start_hosts(label: str, count: int, public_key: Path) -> list[Host]:
     key = public_key.read_text().strip()
     # The host's CA bundle may hold an HTTPS proxy's CA: the twins get it the same way.
     specs = [
-        twins.Spec(f"{PREFIX}{label}-{n}", NETWORK, IMAGE, LOGIN_USER, key, ca_bundle=CA_BUNDLE)
+        twins.Spec(
+            f"{PREFIX}{label}-{n}", NETWORK, IMAGE, LOGIN_USER, key, ca_bundle=CA_BUNDLE, extra_ports=(HTTPS_PORT,)
+        )
         for n in range(1, count + 1)
     ]
     for spec in specs:  # all boot at once
@@ -50,7 +59,8 @@ def start_hosts(label: str, count: int, public_key: Path) -> list[Host]:
     hosts = []
     for n, spec in enumerate(specs, start=1):
         twin = twins.ready(spec)
-        hosts.append(Host(twin.container, twin.ssh_port, twin.app_port, f"{label}-{n}"))
+        https_port = twins.published_port(twin.container, HTTPS_PORT)
+        hosts.append(Host(twin.container, twin.ssh_port, twin.app_port, f"{label}-{n}", https_port))
     return hosts
 
 

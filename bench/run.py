@@ -127,12 +127,12 @@ def iteration_round(work: Workspace, plan: Plan, url: str, server: moto.MotoServ
 
 
 def plan_editions(work: Workspace, plan: Plan) -> list[editions.Edition]:
-    """Quick: uv only (so it cannot rot). Full: the restart strategy, and the collection before the speed work
-    when the checkout has it."""
+    """Quick: uv and no front door (so they cannot rot). Full: also the restart strategy, and the collection before
+    the speed work when the checkout has it."""
     if plan.quick:
-        return [editions.UV]
+        return [editions.UV, editions.NO_FRONT_DOOR]
     before = editions.before(work.root)
-    return ([] if before is None else [before]) + [editions.UV, editions.RESTART]
+    return ([] if before is None else [before]) + [editions.UV, editions.RESTART, editions.NO_FRONT_DOOR]
 
 
 def git_commit() -> str:

@@ -78,9 +78,14 @@ def measure_update(work: Workspace, inventory: Path, host: hosts.Host, tag: str)
     )
 
 
-def measure_update_with(host: hosts.Host, deploy: Callable[[], playbook.RunResult]) -> UpdateResult:
-    """Run DEPLOY (a converge that deploys a new app version) while a client polls HOST's app."""
-    poller = Poller(host.url)
+def measure_update_with(
+    host: hosts.Host, deploy: Callable[[], playbook.RunResult], *, front_door: bool = True
+) -> UpdateResult:
+    """Run DEPLOY (a converge that deploys a new app version) while a client polls HOST's app.
+
+    Through the front door (HTTPS) as users reach it, or Streamlit's own port when it is off.
+    """
+    poller = Poller(host.https_url if front_door else host.url)
     poller.start()
     try:
         result = deploy()

@@ -44,6 +44,7 @@ class Spec:
     ca_bundle: str = ""  # replaces the image's CA bundle (it may hold an HTTPS proxy's CA)
     host_keys: Mapping[str, str] = field(default_factory=dict)  # cloud-init ssh_keys, see host_keys()
     labels: Mapping[str, str] = field(default_factory=dict)
+    extra_ports: tuple[int, ...] = ()  # further container ports published on any free loopback port
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def start(spec: Spec) -> None:
         spec.container, spec.network,
         "--hostname", spec.hostname or spec.container, *labels,
         "-p", "127.0.0.1::22", "-p", app,
+        *[word for port in spec.extra_ports for word in ("-p", f"127.0.0.1::{port}")],
         spec.image, "/lib/systemd/systemd",
     )  # fmt: skip
     if spec.ca_bundle:
