@@ -2,8 +2,9 @@
 
 The emulator (moto) launches instances that exist only as API records. For each
 running instance of the deployment this script keeps a "twin": a systemd
-container with sshd that keeps the contract of the instance's image, as
-cloud-init applies it on first boot on EC2:
+container with sshd (tests/support/twins.py, shared with the benchmarks' hosts)
+that keeps the contract of the instance's image, as cloud-init applies it on
+first boot on EC2:
 
 - the container image matches the instance's AMI (Debian 12 or 13 by its name);
   an AMI of another OS family has no twin here, and the demo says so;
@@ -44,32 +45,29 @@ import dataclasses
 import fcntl
 import json
 import os
-import shlex
 import socket
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support, when run as a script
+
+from tests.support import twins
+from tests.support.twins import docker
 
 # The front door's ports in a twin (front_door_https_port / front_door_http_port; Pebble validates on 80).
 HTTPS_PORT_IN_TWIN = 443
 HTTP_PORT_IN_TWIN = 80
-BOOT_TIMEOUT = 60.0
 MANAGED_BY = "streamlit_ops.deploy"
 # What each image family is twinned with, and the default user its cloud-init creates.
 TWIN_IMAGES = {
     "debian-12-": ("local/streamlit-ops-debian12:latest", "admin"),
     "debian-13-": ("local/streamlit-ops-debian13:latest", "admin"),
 }
-# cloud-init's ssh_keys names and the files they go to (cc_ssh).
-HOST_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
 
 
 @dataclass(frozen=True)
@@ -105,11 +103,11 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Twin:
+class Twin(twins.Twin):
+    """The twin of one instance, as twins.json keeps it (keyed by the instance's address)."""
+
     instance_id: str
     address: str
-    container: str
-    ssh_port: int
     name: str
     https_port: int
     http_port: int
@@ -117,14 +115,6 @@ class Twin:
     @property
     def url(self) -> str:
         return f"https://{self.name}:{self.https_port}/"
-
-
-def docker(*args: str, check: bool = True) -> str:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        msg = f"docker {' '.join(args)} failed: {result.stderr.strip()}"
-        raise RuntimeError(msg)
-    return result.stdout.strip()
 
 
 @dataclass(frozen=True)
@@ -190,9 +180,9 @@ def load(settings: Settings) -> dict[str, Twin]:
     return {address: Twin(**data) for address, data in records if set(data) == fields}
 
 
-def save(settings: Settings, twins: dict[str, Twin]) -> None:
+def save(settings: Settings, known_twins: dict[str, Twin]) -> None:
     path = settings.state_dir / "twins.json"
-    path.write_text(json.dumps({address: asdict(twin) for address, twin in twins.items()}, indent=2))
+    path.write_text(json.dumps({address: asdict(twin) for address, twin in known_twins.items()}, indent=2))
 
 
 @contextmanager
@@ -231,17 +221,6 @@ def twin_name(settings: Settings, instance_id: str) -> str:
     return f"{instance_id}.{settings.name}.localhost".lower()
 
 
-def wait_for_sshd(container: str) -> None:
-    deadline = time.monotonic() + BOOT_TIMEOUT
-    while time.monotonic() < deadline:
-        state = docker("exec", container, "systemctl", "is-active", "ssh", check=False)
-        if state == "active":
-            return
-        time.sleep(0.5)
-    msg = f"sshd in twin {container} did not start within {BOOT_TIMEOUT:.0f} s"
-    raise RuntimeError(msg)
-
-
 def twin_image(instance: Instance) -> tuple[str, str]:
     """The container image and default user matching the instance's AMI."""
     for prefix, image in TWIN_IMAGES.items():
@@ -254,96 +233,45 @@ def twin_image(instance: Instance) -> tuple[str, str]:
     raise RuntimeError(msg)
 
 
-def add_login_user(container: str, user: str, key: str) -> None:
-    """What cloud-init does on EC2: the default user, passwordless sudo, the key pair's public half."""
-    script = (
-        f"id -u {user} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {user}\n"
-        f"echo '{user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users\n"
-        f"install -d -m 0700 -o {user} -g {user} /home/{user}/.ssh\n"
-        f"printf '%s\\n' {shlex.quote(key)} > /home/{user}/.ssh/authorized_keys\n"
-        f"chown {user}:{user} /home/{user}/.ssh/authorized_keys && chmod 0600 /home/{user}/.ssh/authorized_keys\n"
-    )
-    docker("exec", container, "sh", "-ec", script)
-
-
-def host_keys(user_data: str) -> dict[str, str]:
-    """cloud-init's ssh_keys from #cloud-config user data: {"ed25519_private": ..., ...}."""
-    if not user_data.startswith("#cloud-config"):
-        return {}
-    config = yaml.safe_load(user_data) or {}
-    keys = config.get("ssh_keys") or {}
-    wanted = {f"{kind}_{half}" for kind in HOST_KEY_TYPES for half in ("private", "public")}
-    return {name: str(value) for name, value in keys.items() if name in wanted}
-
-
-def apply_host_keys(container: str, keys: dict[str, str]) -> None:
-    """cloud-init's ssh_keys with ssh_deletekeys (its default): the image's keys go, the given ones come."""
-    if not keys:
-        return
-    docker("exec", container, "sh", "-ec", "rm -f /etc/ssh/ssh_host_*key*")
-    for name, value in keys.items():
-        kind, half = name.rsplit("_", 1)
-        path = f"/etc/ssh/ssh_host_{kind}_key" + (".pub" if half == "public" else "")
-        mode = "0644" if half == "public" else "0600"
-        script = f"umask 077; cat > {path}; chmod {mode} {path}"
-        subprocess.run(
-            ["docker", "exec", "-i", container, "sh", "-ec", script],
-            input=value.strip() + "\n",
-            text=True,
-            check=True,
-            capture_output=True,
-        )
-    docker("exec", container, "systemctl", "restart", "ssh")
-
-
 def create_twin(settings: Settings, instance: Instance, ports: tuple[int, int]) -> Twin:
     image, user = twin_image(instance)
-    instance_id, address = instance.instance_id, instance.address
-    container = f"{settings.prefix}{instance_id}"
-    name = twin_name(settings, instance_id)
+    name = twin_name(settings, instance.instance_id)
     https_port, http_port = ports
-    docker("rm", "-f", container, check=False)
-    if not docker("network", "ls", "-q", "--filter", f"name=^{settings.network}$"):
-        docker("network", "create", settings.network)
-    docker(
-        "run", "-d", "--name", container, "--hostname", instance_id, "--network", settings.network,
-        "--network-alias", name,
-        "--cap-add", "SYS_ADMIN", "--tmpfs", "/run", "--tmpfs", "/run/lock",
-        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--stop-signal", "SIGRTMIN+3",
-        # What streamlit_app sets on a real host (a container's /proc/sys is read-only).
-        "--sysctl", "net.ipv4.tcp_migrate_req=1",
-        "--label", f"streamlit_ops.demo.instance={instance_id}",
-        "-p", "127.0.0.1::22",
-        "-p", f"127.0.0.1:{https_port}:{HTTPS_PORT_IN_TWIN}", "-p", f"127.0.0.1:{http_port}:{HTTP_PORT_IN_TWIN}",
-        image, "/lib/systemd/systemd",
-    )  # fmt: skip
-    if settings.ca_bundle:
-        docker("cp", settings.ca_bundle, f"{container}:/etc/ssl/certs/ca-certificates.crt")
-    wait_for_sshd(container)
-    apply_host_keys(container, host_keys(instance.user_data))
-    wait_for_sshd(container)
-    add_login_user(container, user, instance.authorized_key)
-    ssh_port = int(docker("port", container, "22/tcp").splitlines()[0].rsplit(":", 1)[1])
-    return Twin(instance_id, address, container, ssh_port, name, https_port, http_port)
+    twin = twins.create(
+        twins.Spec(
+            container=f"{settings.prefix}{instance.instance_id}",
+            network=settings.network,
+            image=image,
+            login_user=user,
+            authorized_key=instance.authorized_key,
+            hostname=instance.instance_id,
+            ports={HTTPS_PORT_IN_TWIN: https_port, HTTP_PORT_IN_TWIN: http_port},
+            aliases=(name,),
+            ca_bundle=settings.ca_bundle,
+            host_keys=twins.host_keys(instance.user_data),
+            labels={"streamlit_ops.demo.instance": instance.instance_id},
+        )
+    )
+    return Twin(twin.container, twin.ssh_port, instance.instance_id, instance.address, name, https_port, http_port)
 
 
 def ensure_twins(settings: Settings) -> dict[str, Twin]:
     with locked(settings):
-        twins = load(settings)
+        known_twins = load(settings)
         for instance_id, address in running_instances(settings):
-            known = twins.get(address)
+            known = known_twins.get(address)
             if known is not None and docker("ps", "-q", "--filter", f"name=^{known.container}$"):
                 continue
             if known is not None:
                 ports = (known.https_port, known.http_port)
             else:
-                others = [twin for key, twin in twins.items() if key != address]
+                others = [twin for key, twin in known_twins.items() if key != address]
                 taken = {port for twin in others for port in (twin.https_port, twin.http_port)}
                 https_port = free_port(settings.https_port, taken)
                 ports = (https_port, free_port(settings.http_port, taken | {https_port}))
-            twins[address] = create_twin(settings, describe(settings, instance_id, address), ports)
-            save(settings, twins)
-        return twins
+            known_twins[address] = create_twin(settings, describe(settings, instance_id, address), ports)
+            save(settings, known_twins)
+        return known_twins
 
 
 def relay(port: int) -> None:
@@ -362,8 +290,8 @@ def relay(port: int) -> None:
 
 
 def proxy(settings: Settings, host: str) -> int:
-    twins = ensure_twins(settings)
-    twin = twins.get(host)
+    known_twins = ensure_twins(settings)
+    twin = known_twins.get(host)
     if twin is None:
         print(f"twin.py: no running instance of deployment {settings.name!r} has address {host}", file=sys.stderr)
         return 1
@@ -373,11 +301,11 @@ def proxy(settings: Settings, host: str) -> int:
 
 def prune(settings: Settings) -> None:
     with locked(settings):
-        twins = load(settings)
+        known_twins = load(settings)
         alive = {address for _, address in running_instances(settings)}
-        for address in [a for a in twins if a not in alive]:
-            docker("rm", "-f", twins.pop(address).container, check=False)
-        save(settings, twins)
+        for address in [a for a in known_twins if a not in alive]:
+            twins.remove([known_twins.pop(address).container])
+        save(settings, known_twins)
 
 
 def main(argv: list[str] | None = None) -> int:

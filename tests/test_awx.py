@@ -29,6 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .conftest import REPO, clean_env, tool
 from .support import moto
+from .support.playbook import run_playbook
 
 PROJECT = REPO / "examples" / "awx_project"
 SURVEYS = sorted(PROJECT.glob("survey_*.json"))
@@ -52,6 +53,8 @@ PENDING_ARGUMENTS: set[str] = set()
 DEMO_NAME = "awx"
 HTTPS_PORT = 18901
 HTTP_PORT = 18911
+# Never the caller's AWS profile, session or endpoint: the jobs talk to the emulator only.
+AWS_UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_URL")
 SECRET_CANARY = "st-secret-canary-3f9c1e"
 ENV_CANARY = "env-canary-7a2d54"
 
@@ -279,7 +282,7 @@ def demo_env(state_dir: Path) -> dict[str, str]:
         AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
         AWS_CONFIG_FILE="/nonexistent/config",
     )
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_URL"):
+    for name in AWS_UNSET:
         env.pop(name, None)
     return env
 
@@ -299,11 +302,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             [tool("python"), "-m", "tests.support.moto", "start", "--state-dir", str(state_dir / "moto")],
             cwd=REPO, env=env, check=True, capture_output=True,
         )  # fmt: skip
-        prepare = subprocess.run(
-            [tool("ansible-playbook"), "-i", "demo/inventory", "demo/prepare.yml"],
-            cwd=REPO, env=checkout, check=False, capture_output=True, text=True,
-        )  # fmt: skip
-        assert prepare.returncode == 0, prepare.stdout[-3000:] + prepare.stderr[-2000:]
+        prepare = run_playbook(
+            "demo/prepare.yml", inventory="demo/inventory", env={**checkout, **dict.fromkeys(AWS_UNSET)}, isolated=True
+        )
+        assert prepare.rc == 0, prepare.stdout[-3000:] + prepare.stderr[-2000:]
         # The private half lives only in the Machine credential (env/ssh_key), as in AWX: the
         # jobs log in through ansible-runner's ssh-agent or not at all.
         key_file = state_dir / "id_ed25519"

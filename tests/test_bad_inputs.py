@@ -14,14 +14,12 @@ point, and its rescue records the message.
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 from typing import Any
 
 import pytest
 import yaml
 
-from .conftest import REPO, clean_env, tool
+from .support.playbook import REPO, run_playbook
 
 TABLES = REPO / "tests" / "bad_inputs"
 # Local "hosts" that share the cases, so that they are checked in parallel, one per core.
@@ -108,29 +106,17 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     plays = [{"name": "Validate every case", "hosts": "all", "gather_facts": False, "tasks": blocks}]
     playbook = work / "cases.yml"
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
-    done = subprocess.run(
-        [
-            tool("ansible-playbook"),
-            *(
-                "-i",
-                ",".join(WORKERS) + ",",
-                "-c",
-                "local",
-                "-e",
-                "ansible_python_interpreter={{ ansible_playbook_python }}",
-            ),
-            str(playbook),
-        ],
-        capture_output=True,
-        text=True,
-        env=clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
-        cwd=REPO,
-        check=False,
+    done = run_playbook(
+        playbook,
+        inventory=",".join(WORKERS) + ",",
+        extra_vars={"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        options=["-c", "local"],
+        isolated=True,
     )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    recaps = re.findall(r"worker\d\s*:\s*ok=\d+\s+changed=(\d+)", done.stdout)
+    assert done.rc == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    recaps = [counts["changed"] for host, counts in done.recap().items() if host in WORKERS]
     assert len(recaps) == len(WORKERS), done.stdout[-2000:]
-    return {"changed": sum(map(int, recaps)), "cases": json.loads(result_file.read_text())}
+    return {"changed": sum(recaps), "cases": json.loads(result_file.read_text())}
 
 
 def test_validation_changes_nothing(outcomes: dict[str, Any]) -> None:

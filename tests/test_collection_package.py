@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from .conftest import REPO, clean_env, tool
 from .support import moto
+from .support.playbook import run_playbook
 
 ROLES = ["ec2_launch", "heroku_app", "miniconda", "streamlit_app", "tmux_service"]
 
@@ -57,16 +57,10 @@ def public_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return key.with_suffix(".pub")
 
 
-def run_playbook(playbook: str, extra_vars: dict[str, object], env: dict[str, str], cwd: Path) -> str:
-    result = subprocess.run(
-        [tool("ansible-playbook"), playbook, "-e", json.dumps(extra_vars)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+def run(playbook: str, extra_vars: dict[str, object], env: dict[str, str | None], cwd: Path) -> str:
+    """Run PLAYBOOK from CWD as a user's clean shell would, with ENV; it must succeed."""
+    result = run_playbook(playbook, extra_vars=extra_vars, env=env, cwd=cwd, isolated=True)
+    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return result.stdout
 
 
@@ -99,15 +93,14 @@ def playbook_inputs(name: str, moto_url: str, public_key: Path) -> dict[str, obj
     }
 
 
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+AWS_ENV: dict[str, str | None] = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def test_playbooks_run_from_the_checkout(moto_url: str, public_key: Path) -> None:
     inputs = playbook_inputs("from-checkout", moto_url, public_key)
-    env = clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), **AWS_ENV)
-    run_playbook("playbooks/provision.yml", inputs, env, REPO)
+    run("playbooks/provision.yml", inputs, AWS_ENV, REPO)
     assert len(deployment_instances(moto_url, "from-checkout")) == 1
-    run_playbook("playbooks/teardown.yml", inputs, env, REPO)
+    run("playbooks/teardown.yml", inputs, AWS_ENV, REPO)
     assert deployment_instances(moto_url, "from-checkout") == []
 
 
@@ -115,8 +108,9 @@ def test_playbooks_run_by_name_from_the_installed_collection(
     moto_url: str, public_key: Path, installed_collections: Path
 ) -> None:
     inputs = playbook_inputs("from-installed", moto_url, public_key)
-    env = clean_env(ANSIBLE_COLLECTIONS_PATH=str(installed_collections), **AWS_ENV)
-    run_playbook("streamlit_ops.deploy.provision", inputs, env, installed_collections)
+    # Not the checkout's ansible.cfg: only the installed collection.
+    env = {"ANSIBLE_CONFIG": None, "ANSIBLE_COLLECTIONS_PATH": str(installed_collections), **AWS_ENV}
+    run("streamlit_ops.deploy.provision", inputs, env, installed_collections)
     assert len(deployment_instances(moto_url, "from-installed")) == 1
-    run_playbook("streamlit_ops.deploy.teardown", inputs, env, installed_collections)
+    run("streamlit_ops.deploy.teardown", inputs, env, installed_collections)
     assert deployment_instances(moto_url, "from-installed") == []

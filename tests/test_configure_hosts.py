@@ -10,22 +10,17 @@ import json
 import subprocess
 from pathlib import Path
 
-from .conftest import REPO, clean_env, tool
+from .support.playbook import REPO, run_playbook
 
 
 def test_a_pattern_matching_no_host_fails_naming_streamlit_ops_hosts() -> None:
-    result = subprocess.run(
-        [
-            tool("ansible-playbook"), "-i", "localhost,", "playbooks/configure.yml",
-            "-e", "streamlit_ops_hosts=deployment_sales_dashboard",
-        ],
-        capture_output=True,
-        text=True,
-        env=clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
-        cwd=REPO,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode != 0
+    result = run_playbook(
+        "playbooks/configure.yml",
+        inventory="localhost,",
+        extra_vars={"streamlit_ops_hosts": "deployment_sales_dashboard"},
+        isolated=True,
+    )
+    assert result.rc != 0
     assert "streamlit_ops_hosts 'deployment_sales_dashboard' matches no host" in " ".join(result.stdout.split())
 
 
@@ -43,18 +38,14 @@ def test_validate_placeholder_is_never_configured(tmp_path: Path) -> None:
         f"- ansible.builtin.import_playbook: {REPO}/playbooks/validate.yml\n"
         f"- ansible.builtin.import_playbook: {REPO}/playbooks/configure.yml\n"
     )
-    result = subprocess.run(
-        [tool("ansible-playbook"), "-i", "demo/inventory", str(playbook)],
-        capture_output=True,
-        text=True,
-        env=clean_env(
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), SOD_DEMO_NAME="placeholder", SOD_DEMO_STATE_DIR=str(tmp_path)
-        ),
-        cwd=REPO,
-        check=False,
+    result = run_playbook(
+        playbook,
+        inventory="demo/inventory",
+        env={"SOD_DEMO_NAME": "placeholder", "SOD_DEMO_STATE_DIR": str(tmp_path)},
+        isolated=True,
     )
     output = " ".join(result.stdout.split())
     assert "PLAY [Check the configuring inputs as an instance will see them]" in output, output[-3000:]
-    assert result.returncode != 0
+    assert result.rc != 0
     assert "streamlit_ops_hosts 'streamlit_servers' matches no host" in output
     assert "PLAY [Configure the Streamlit servers]" not in output

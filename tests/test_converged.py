@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, clean_env, tool
+from tests.conftest import REPO, clean_env
+from tests.support.playbook import run_playbook
 
 MODULE = REPO / "plugins" / "modules" / "converged.py"
 # Where `make setup` links the checkout as streamlit_ops.deploy: the module imports its module_utils from there.
@@ -253,32 +254,17 @@ def run_play(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> 
     playbook.write_text(PLAYBOOK)
     tree = tmp_path / "role"
     tree.mkdir(exist_ok=True)
-    result = subprocess.run(
-        [
-            tool("ansible-playbook"),
-            "-i",
-            "localhost,",
-            str(playbook),
-            "-e",
-            f"stamp={tmp_path}/stamp.json",
-            "-e",
-            f"tree={tree}",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-        env=clean_env(
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_LOCALHOST_WARNING="false",
-            ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-            **(env or {}),
-        ),
+    result = run_playbook(
+        playbook,
+        inventory="localhost,",
+        extra_vars={"stamp": f"{tmp_path}/stamp.json", "tree": str(tree)},
+        options=extra,
+        env={"ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_CALLBACK_RESULT_FORMAT": "json", **(env or {})},
+        isolated=True,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.rc == 0, result.output
     (message,) = re.findall(r'"msg": "(probe said .*)"$', result.stdout, re.MULTILINE)
-    return message, result.stdout + result.stderr
+    return message, result.output
 
 
 def test_the_action_hashes_the_variables_and_the_tree(tmp_path: Path) -> None:
@@ -418,26 +404,15 @@ def run_gated(tmp_path: Path, *extra: str) -> str:
     playbook = tmp_path / "gated.yml"
     playbook.write_text(GATED)
     (tmp_path / "managed.conf").touch()
-    result = subprocess.run(
-        [
-            tool("ansible-playbook"),
-            "-i",
-            "localhost,",
-            str(playbook),
-            "-e",
-            f"managed_file={tmp_path}/managed.conf",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-        env=clean_env(
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_LOCALHOST_WARNING="false",
-        ),
+    result = run_playbook(
+        playbook,
+        inventory="localhost,",
+        extra_vars={"managed_file": f"{tmp_path}/managed.conf"},
+        options=extra,
+        env={"ANSIBLE_LOCALHOST_WARNING": "false"},
+        isolated=True,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.rc == 0, result.output
     return result.stdout
 
 

@@ -8,13 +8,12 @@ reach the output.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, clean_env, tool
+from .support.playbook import Run, run_playbook
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,7 @@ def private_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return key
 
 
-def provision(extra: dict[str, object], cwd: Path) -> subprocess.CompletedProcess[str]:
+def provision(extra: dict[str, object], cwd: Path) -> Run:
     inputs = {
         "ec2_launch_name": "secret-check",
         "ec2_launch_region": "us-east-1",
@@ -34,13 +33,12 @@ def provision(extra: dict[str, object], cwd: Path) -> subprocess.CompletedProces
         "ec2_launch_known_hosts_file": str(cwd / "known_hosts"),
         **extra,
     }
-    return subprocess.run(
-        [tool("ansible-playbook"), "-vvv", "playbooks/provision.yml", "-e", json.dumps(inputs)],
-        capture_output=True,
-        text=True,
-        env=clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="x"),
-        cwd=REPO,
-        check=False,
+    return run_playbook(
+        "playbooks/provision.yml",
+        extra_vars=inputs,
+        options=["-vvv"],
+        env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "x"},
+        isolated=True,
     )
 
 
@@ -52,8 +50,8 @@ def body_lines(private_key: Path) -> list[str]:
 def test_a_private_key_given_as_the_public_key_is_refused_unseen(private_key: Path, given_as: str) -> None:
     value = str(private_key) if given_as == "ec2_launch_public_key_file" else private_key.read_text()
     result = provision({given_as: value}, private_key.parent)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
+    output = result.output
+    assert result.rc != 0
     assert "looks like a PRIVATE key" in output
     assert given_as in output
     assert "Ask AWS whose credentials these are" not in output  # refused before any AWS call

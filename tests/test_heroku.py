@@ -12,7 +12,6 @@ teardown. The stand-in checks every request and answer against Heroku's publishe
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from .conftest import REPO, clean_env, tool
+from .support.playbook import Run, run_playbook
 
 NAME = "heroku"  # containers sod-heroku-*
 PORT_BASE = 18750
@@ -82,18 +82,6 @@ class Standin:
         return int(self.stats()["by_endpoint"].get(f"POST /apps/{app}/builds", 0))
 
 
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    output: str
-
-    @property
-    def changed(self) -> int:
-        found = re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)", self.output)
-        assert found is not None, self.output[-3000:]
-        return int(found.group(1))
-
-
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standin]:
     state_dir = tmp_path_factory.mktemp("heroku-standin")
@@ -130,16 +118,14 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def play(standin: Standin, playbook: str, variables: dict[str, Any], *args: str, tmp: Path) -> Run:
-    vars_file = tmp / f"vars-{secrets.token_hex(4)}.json"
-    vars_file.write_text(json.dumps({"heroku_app_api_url": standin.url, **variables}))
-    vars_file.chmod(0o600)
-    done = subprocess.run(
-        [tool("ansible-playbook"), f"playbooks/{playbook}", "-e", f"@{vars_file}", *args],
-        cwd=REPO, env=clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), HEROKU_API_KEY=standin.key),
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return Run(done.returncode, done.stdout + done.stderr)
+def play(standin: Standin, playbook: str, variables: dict[str, Any], *args: str) -> Run:
+    return run_playbook(
+        f"playbooks/{playbook}",
+        extra_vars={"heroku_app_api_url": standin.url, **variables},
+        options=args,
+        env={"HEROKU_API_KEY": standin.key},
+        isolated=True,
+    )
 
 
 def hello_vars(work: Path) -> dict[str, Any]:
@@ -176,7 +162,7 @@ def open_app(browser: Browser, url: str, *texts: str) -> Page:
     return page
 
 
-def test_bad_inputs_fail_before_any_api_call(standin: Standin, tmp_path: Path) -> None:
+def test_bad_inputs_fail_before_any_api_call(standin: Standin) -> None:
     before = standin.stats()["api_requests"]
     cases = {
         "heroku_app_name": {"heroku_app_name": "Bad_Name", "streamlit_app_src": str(REPO / "examples/hello_streamlit")},
@@ -184,34 +170,32 @@ def test_bad_inputs_fail_before_any_api_call(standin: Standin, tmp_path: Path) -
                                   "streamlit_app_src": str(REPO / "examples/hello_streamlit")},
     }  # fmt: skip
     for variable, variables in cases.items():
-        run = play(standin, "heroku.yml", variables, tmp=tmp_path)
-        assert run.returncode != 0
+        run = play(standin, "heroku.yml", variables)
+        assert run.rc != 0
         assert variable in run.output
     assert standin.stats()["api_requests"] == before
 
 
-def test_check_mode_on_a_new_app_reports_changes_and_writes_nothing(
-    standin: Standin, work: Path, tmp_path: Path
-) -> None:
+def test_check_mode_on_a_new_app_reports_changes_and_writes_nothing(standin: Standin, work: Path) -> None:
     writes = standin.writes()
-    run = play(standin, "heroku.yml", hello_vars(work), "--check", tmp=tmp_path)
-    assert run.returncode == 0, run.output[-3000:]
-    assert run.changed >= 1
+    run = play(standin, "heroku.yml", hello_vars(work), "--check")
+    assert run.rc == 0, run.output[-3000:]
+    assert run.changed() >= 1
     assert "Would create the Heroku app" in run.output
     assert standin.writes() == writes
     assert standin.call("GET", f"/apps/{HELLO}")[0] == 404
 
 
 @pytest.fixture(scope="module")
-def hello(standin: Standin, work: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+def hello(standin: Standin, work: Path) -> Run:
     """The example app's first deploy, at -vvv."""
-    run = play(standin, "heroku.yml", hello_vars(work), "-vvv", tmp=tmp_path_factory.mktemp("hello"))
-    assert run.returncode == 0, run.output[-4000:]
+    run = play(standin, "heroku.yml", hello_vars(work), "-vvv")
+    assert run.rc == 0, run.output[-4000:]
     return run
 
 
 def test_the_first_deploy_builds_releases_and_scales(hello: Run, standin: Standin) -> None:
-    assert hello.changed >= 1
+    assert hello.changed() >= 1
     assert standin.builds_started(HELLO) == 1
     status, formation = standin.call("GET", f"/apps/{HELLO}/formation")
     assert status == 200
@@ -235,33 +219,29 @@ def test_the_app_renders_in_a_browser_with_its_secrets(hello: Run, standin: Stan
     page.close()
 
 
-def test_a_rerun_builds_nothing_and_changes_nothing(hello: Run, standin: Standin, work: Path, tmp_path: Path) -> None:
+def test_a_rerun_builds_nothing_and_changes_nothing(hello: Run, standin: Standin, work: Path) -> None:
     releases = len(standin.releases(HELLO))
-    run = play(standin, "heroku.yml", hello_vars(work), tmp=tmp_path)
-    assert run.returncode == 0, run.output[-3000:]
-    assert run.changed == 0
+    run = play(standin, "heroku.yml", hello_vars(work))
+    assert run.rc == 0, run.output[-3000:]
+    assert run.changed() == 0
     assert standin.builds_started(HELLO) == 1
     assert len(standin.releases(HELLO)) == releases
 
 
-def test_check_mode_on_the_deployed_app_reports_nothing(
-    hello: Run, standin: Standin, work: Path, tmp_path: Path
-) -> None:
+def test_check_mode_on_the_deployed_app_reports_nothing(hello: Run, standin: Standin, work: Path) -> None:
     writes = standin.writes()
-    run = play(standin, "heroku.yml", hello_vars(work), "--check", tmp=tmp_path)
-    assert run.returncode == 0, run.output[-3000:]
-    assert run.changed == 0
+    run = play(standin, "heroku.yml", hello_vars(work), "--check")
+    assert run.rc == 0, run.output[-3000:]
+    assert run.changed() == 0
     assert standin.writes() == writes
 
 
-def test_a_code_change_builds_and_releases_once(
-    hello: Run, standin: Standin, work: Path, tmp_path: Path, browser: Browser
-) -> None:
+def test_a_code_change_builds_and_releases_once(hello: Run, standin: Standin, work: Path, browser: Browser) -> None:
     script = work / "hello" / "streamlit_app.py"
     script.write_text(script.read_text().replace('APP_VERSION = "v1"', 'APP_VERSION = "v2"'))
     releases = len(standin.releases(HELLO))
-    run = play(standin, "heroku.yml", hello_vars(work), tmp=tmp_path)
-    assert run.returncode == 0, run.output[-3000:]
+    run = play(standin, "heroku.yml", hello_vars(work))
+    assert run.rc == 0, run.output[-3000:]
     assert standin.builds_started(HELLO) == 2
     assert len(standin.releases(HELLO)) == releases + 1
     open_app(browser, standin.router(HELLO), "Release v2").close()
@@ -278,8 +258,8 @@ def test_a_broken_build_is_refused_and_the_previous_release_serves(
     with (broken / "requirements.txt").open("a") as requirements:
         requirements.write("sod-no-such-package==0.0.1\n")
     running = standin.releases(HELLO)
-    run = play(standin, "heroku.yml", {**hello_vars(work), "streamlit_app_src": str(broken)}, tmp=tmp_path)
-    assert run.returncode != 0
+    run = play(standin, "heroku.yml", {**hello_vars(work), "streamlit_app_src": str(broken)})
+    assert run.rc != 0
     assert "build of " + HELLO + " failed" in run.output
     assert "sod-no-such-package" in run.output  # pip's own words, quoted from the build output
     assert f"release v{running[0]['version']} keeps serving" in run.output
@@ -299,8 +279,8 @@ def test_the_penguins_app_deploys_from_git_with_a_domain_and_renders(
         "heroku_app_name": PENGUINS, "heroku_app_repo": f"file://{repo}", "heroku_app_version": "main",
         "heroku_app_dyno_size": "standard-1x", "heroku_app_dyno_count": 2, "heroku_app_domain": "penguins.example.com",
     }  # fmt: skip
-    run = play(standin, "heroku.yml", variables, tmp=tmp_path)
-    assert run.returncode == 0, run.output[-3000:]
+    run = play(standin, "heroku.yml", variables)
+    assert run.rc == 0, run.output[-3000:]
     _, domains = standin.call("GET", f"/apps/{PENGUINS}/domains")
     assert [d["hostname"] for d in domains] == ["penguins.example.com"]
     assert f"DNS: point penguins.example.com (CNAME or ALIAS) at {domains[0]['cname']}" in run.output
@@ -312,34 +292,34 @@ def test_the_penguins_app_deploys_from_git_with_a_domain_and_renders(
     page.close()
 
 
-def test_an_app_this_collection_did_not_create_is_left_alone(standin: Standin, tmp_path: Path) -> None:
+def test_an_app_this_collection_did_not_create_is_left_alone(standin: Standin) -> None:
     status, _ = standin.call("POST", "/apps", {"name": STRANGER})
     assert status == 201
     variables = {"heroku_app_name": STRANGER, "streamlit_app_src": str(REPO / "examples" / "penguins")}
     writes = standin.writes()
-    deploy = play(standin, "heroku.yml", variables, tmp=tmp_path)
-    assert deploy.returncode != 0
+    deploy = play(standin, "heroku.yml", variables)
+    assert deploy.rc != 0
     assert "was not created by this collection" in deploy.output
-    teardown = play(standin, "heroku_teardown.yml", {"heroku_app_name": STRANGER}, tmp=tmp_path)
-    assert teardown.returncode != 0
+    teardown = play(standin, "heroku_teardown.yml", {"heroku_app_name": STRANGER})
+    assert teardown.rc != 0
     assert "was not created by this collection" in teardown.output
     assert standin.writes() == writes
     assert standin.call("GET", f"/apps/{STRANGER}")[0] == 200
 
 
 @pytest.mark.parametrize("app", [HELLO, PENGUINS], ids=["hello", "penguins"])
-def test_teardown_deletes_the_app_and_its_dyno(standin: Standin, tmp_path: Path, app: str) -> None:
-    run = play(standin, "heroku_teardown.yml", {"heroku_app_name": app}, tmp=tmp_path)
-    assert run.returncode == 0, run.output[-3000:]
-    assert run.changed == 1
+def test_teardown_deletes_the_app_and_its_dyno(standin: Standin, app: str) -> None:
+    run = play(standin, "heroku_teardown.yml", {"heroku_app_name": app})
+    assert run.rc == 0, run.output[-3000:]
+    assert run.changed() == 1
     assert standin.call("GET", f"/apps/{app}")[0] == 404
     containers = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"name=^sod-{NAME}-dyno-{app}-"], capture_output=True, text=True, check=True
     )
     assert containers.stdout.strip() == ""
-    again = play(standin, "heroku_teardown.yml", {"heroku_app_name": app}, tmp=tmp_path)
-    assert again.returncode == 0
-    assert again.changed == 0
+    again = play(standin, "heroku_teardown.yml", {"heroku_app_name": app})
+    assert again.rc == 0
+    assert again.changed() == 0
 
 
 def test_every_request_and_answer_kept_the_published_schema(standin: Standin) -> None:

@@ -8,7 +8,6 @@ value in that group's variables is refused as well).
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,8 @@ import boto3
 import pytest
 import yaml
 
-from .conftest import REPO, clean_env, tool
 from .support import moto
+from .support.playbook import REPO, run_playbook
 
 NAME = "sod-site-bad-input"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
@@ -108,21 +107,15 @@ def test_site_refuses_bad_input_before_creating_anything(
         "ec2_launch_public_key_file": str(public_key),
         **extra_vars,
     }
-    result = subprocess.run(
-        [
-            tool("ansible-playbook"),
-            *("-i", str(inventory(tmp_path / "inventory", group_vars))),
-            *("-e", json.dumps(inputs)),
-            str(REPO / "playbooks" / "site.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        env=clean_env(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="true", **AWS_ENV),
-        cwd=REPO,
-        check=False,
+    result = run_playbook(
+        REPO / "playbooks" / "site.yml",
+        inventory=inventory(tmp_path / "inventory", group_vars),
+        extra_vars=inputs,
+        env=AWS_ENV,
+        isolated=True,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-3000:]
+    output = result.output
+    assert result.rc != 0, output[-3000:]
     assert variable in output
     assert "Provision the EC2 instances" not in output
     assert deployment_resources(moto_url) == []

@@ -13,14 +13,12 @@ import json
 import os
 import re
 import socket
-import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,8 @@ from typing import Any
 import boto3
 import pytest
 import yaml
+
+from tests.support.playbook import Run, run_command, run_playbook
 
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
@@ -48,25 +48,6 @@ FOREIGN_NAME = f"taken.{ZONE}"
 FOREIGN_ADDRESS = "192.0.2.10"
 
 
-@dataclass(frozen=True)
-class Run:
-    """One ansible-playbook (or ansible-inventory) run: its exit code, output and duration."""
-
-    rc: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def recap(self, key: str) -> int:
-        match = re.search(rf"localhost\s+:.*?\b{key}=(\d+)", self.output)
-        assert match, f"no PLAY RECAP in:\n{self.output[-3000:]}"
-        return int(match.group(1))
-
-
 def moto_url() -> str:
     state = json.loads((EPHEMERAL / "moto" / "moto.json").read_text())
     return f"http://127.0.0.1:{state['port']}"
@@ -82,18 +63,8 @@ def edge() -> dict[str, Any]:
 
 
 def run(command: list[str], env: dict[str, str | None] | None = None) -> Run:
-    """Run a command from the project root; env entries set to None are removed."""
-    merged = {**os.environ, **(env or {})}
-    started = time.monotonic()
-    done = subprocess.run(
-        command,
-        cwd=PROJECT,
-        env={key: value for key, value in merged.items() if value is not None},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+    """Run an Ansible command (ansible-inventory ...) from the project root; env entries set to None are removed."""
+    return run_command(command, env=env, cwd=PROJECT)
 
 
 def known_hosts(deployment: str) -> Path:
@@ -115,13 +86,19 @@ def playbook(
     verbose: bool = False,
 ) -> Run:
     """Run one of the collection's playbooks with the scenario inputs, pointed at moto."""
-    command = ["ansible-playbook", str(PROJECT / "playbooks" / f"{name}.yml"), "-e", json.dumps(variables(extra))]
-    return run([*command, *(["--check"] if check else []), *(["-vvv"] if verbose else [])], env)
+    return run_playbook(
+        PROJECT / "playbooks" / f"{name}.yml",
+        extra_vars=variables(extra),
+        options=["-vvv"] if verbose else [],
+        check=check,
+        env=env,
+        cwd=PROJECT,
+    )
 
 
 def probe(extra: dict[str, Any]) -> Run:
     """Run provision.yml followed by a play that prints the in-memory group as JSON."""
-    return run(["ansible-playbook", str(SCENARIO / "tests" / "group_probe.yml"), "-e", json.dumps(variables(extra))])
+    return run_playbook(SCENARIO / "tests" / "group_probe.yml", extra_vars=variables(extra), cwd=PROJECT)
 
 
 def group_members(result: Run) -> list[str]:
@@ -550,7 +527,7 @@ def sequences(
             },
         ),
         "teardown_unnamed": pool.submit(
-            run, ["ansible-playbook", str(PROJECT / "playbooks" / "teardown.yml"), "-e", f"ec2_launch_region={REGION}"]
+            run_playbook, PROJECT / "playbooks" / "teardown.yml", extra_vars={"ec2_launch_region": REGION}, cwd=PROJECT
         ),
         "check_mode": pool.submit(dry_run, ec2, route53, zone_id),
     }

@@ -74,7 +74,7 @@ def test_teardown_deletes_the_key_pair_the_collection_created(life: dict[str, An
 
 
 def test_teardown_run_again_changes_nothing(life: dict[str, Any]) -> None:
-    assert (life["teardown_again"].rc, life["teardown_again"].recap("changed")) == (0, 0)
+    assert (life["teardown_again"].rc, life["teardown_again"].changed()) == (0, 0)
 
 
 def test_teardown_leaves_other_deployments_running(ec2: Any, life: dict[str, Any]) -> None:

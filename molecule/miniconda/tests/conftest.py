@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import testinfra
 
+from tests.support.playbook import run_playbook
+
 CASE_PLAYBOOK = Path(__file__).resolve().parent.parent / "case.yml"
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
 STANDIN = EPHEMERAL / "standin" / "Miniconda3-standin.sh"
@@ -160,18 +162,12 @@ def wait_for_pause(target: testinfra.host.Host) -> int:
 def batch() -> Batch:
     """Interrupt an install on each target, then apply every case in one run."""
     half_done = interrupt_installs()
-    result = subprocess.run(
-        [
-            "ansible-playbook",
-            *("-i", inventory(), "-i", str(write_case_inventory())),
-            *("--forks", str(len(CASES) * len(TARGET_NAMES))),
-            str(CASE_PLAYBOOK),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_playbook(
+        CASE_PLAYBOOK,
+        inventory=[inventory(), write_case_inventory()],
+        options=["--forks", str(len(CASES) * len(TARGET_NAMES))],
+        env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "true"},
         timeout=600,
-        env={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "true"},
     )
     try:
         run = json.loads(result.stdout)

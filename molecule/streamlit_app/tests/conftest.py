@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,19 +12,13 @@ from typing import Any
 import pytest
 import testinfra
 
+from tests.support.playbook import Run, run_playbook
+
 SCENARIO = Path(__file__).resolve().parent.parent
 APP_HOST = "sod-streamlit_app-debian13"
 BASE = "/opt/streamlit/hello"
 SECRET = "molecule-s3cret-7f3a9"
 HEALTH = "curl -fsS --max-time 5 http://127.0.0.1:8501/_stcore/health"
-
-
-@dataclass
-class Run:
-    """The outcome of one ansible-playbook run."""
-
-    rc: int
-    output: str
 
 
 @dataclass
@@ -38,46 +29,20 @@ class Outcome:
     msg: str
 
 
-def _ansible_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    ephemeral = env.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
-    cfg = Path(ephemeral) / "ansible.cfg"
-    if cfg.exists():
-        env["ANSIBLE_CONFIG"] = str(cfg)
-    env["ANSIBLE_FORCE_COLOR"] = "false"
-    env["ANSIBLE_NOCOLOR"] = "true"
-    env.update(extra)
-    return env
-
-
 def _ansible_playbook(
     playbook: str, extra_vars: dict[str, Any], options: list[str], env: dict[str, str] | None = None
 ) -> Run:
     """Run one of the scenario's playbooks (verbose, with --diff) and capture all output."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as handle:
-        json.dump(extra_vars, handle)
-        handle.flush()
-        result = subprocess.run(
-            [
-                "ansible-playbook",
-                "-v",
-                "--diff",
-                "-i",
-                os.environ["MOLECULE_INVENTORY_FILE"],
-                *options,
-                "-e",
-                f"@{handle.name}",
-                str(SCENARIO / playbook),
-            ],
-            capture_output=True,
-            text=True,
-            env=_ansible_env(**(env or {})),
-            check=False,
-        )
-    return Run(result.returncode, result.stdout + result.stderr)
+    return run_playbook(
+        SCENARIO / playbook,
+        inventory=os.environ["MOLECULE_INVENTORY_FILE"],
+        extra_vars=extra_vars,
+        options=["-v", "--diff", *options],
+        env=env,
+    )
 
 
-def run_playbook(extra_vars: dict[str, Any], limit: str = APP_HOST, env: dict[str, str] | None = None) -> Run:
+def converge(extra_vars: dict[str, Any], limit: str = APP_HOST, env: dict[str, str] | None = None) -> Run:
     """Run converge.yml on one host with extra vars (and extra environment variables for Ansible)."""
     return _ansible_playbook("converge.yml", extra_vars, ["--limit", limit], env)
 
@@ -93,15 +58,13 @@ def run_cases(playbook: str, tmp_dir: Path) -> tuple[Run, dict[str, Outcome]]:
 
 def changed_count(run: Run, host: str = APP_HOST) -> int:
     """The changed= count of a host in the play recap."""
-    match = re.search(rf"^{re.escape(host)}\s+:.*\bchanged=(\d+)", run.output, re.MULTILINE)
-    assert match, f"no recap line for {host}"
-    return int(match.group(1))
+    return run.changed(host)
 
 
 @pytest.fixture(scope="session")
 def playbook() -> Callable[..., Run]:
     """The playbook runner, as a fixture."""
-    return run_playbook
+    return converge
 
 
 @pytest.fixture(scope="session")

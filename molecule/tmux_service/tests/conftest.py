@@ -42,7 +42,7 @@ def as_user(user: str, command: str) -> str:
 
 @pytest.fixture
 def web(host: Host) -> Host:
-    """The host with the web service up and answering (tests may stop or kill it)."""
+    """The host with the web service up and answering (whatever a fixture stopped or killed before)."""
     if not answers(host, WEB_PORT):
         host.run(f"systemctl start {WEB_UNIT}")
     assert wait_for(lambda: answers(host, WEB_PORT)), f"{WEB_UNIT} does not answer on port {WEB_PORT}"

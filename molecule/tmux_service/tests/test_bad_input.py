@@ -5,18 +5,15 @@ Runs ../bad_input.yml against every scenario host with one bad variable at a tim
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.playbook import Run, run_playbook
+
 PLAYBOOK = Path(__file__).resolve().parent.parent / "bad_input.yml"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     # Refused on the controller, before the host is touched (tests/bad_inputs/tmux_service.yml has the rest).
@@ -46,33 +43,22 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
 }
 
 
-def run_with(extra_vars: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(ANSIBLE_PLAYBOOK),
-            "--inventory",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "--extra-vars",
-            json.dumps({"target": "all", **extra_vars}),
-            str(PLAYBOOK),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "true"},
+def run_with(extra_vars: dict[str, Any]) -> Run:
+    return run_playbook(
+        PLAYBOOK, inventory=os.environ["MOLECULE_INVENTORY_FILE"], extra_vars={"target": "all", **extra_vars}
     )
 
 
 @pytest.mark.parametrize(("extra_vars", "expected"), CASES.values(), ids=CASES.keys())
 def test_bad_input_fails_naming_the_variable(extra_vars: dict[str, Any], expected: list[str]) -> None:
     result = run_with(extra_vars)
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0
+    output = " ".join(result.output.split())
+    assert result.rc != 0
     for text in expected:
         assert text in output
-    recaps = re.findall(r"changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output)
+    recaps = [(counts["changed"], counts["failed"]) for counts in result.recap().values()]
     assert len(recaps) == 2
-    assert recaps == [("0", "1"), ("0", "1")]
+    assert recaps == [(0, 1), (0, 1)]
 
 
 def test_the_system_service_refused_as_a_unit_name_still_runs(host: Any) -> None:

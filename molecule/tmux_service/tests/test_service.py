@@ -1,9 +1,15 @@
-"""The web service converge.yml installs: a command in a tmux session, run by systemd."""
+"""The web service converge.yml installs: a command in a tmux session, run by systemd.
+
+The tests that kill, stop or rotate something have a fixture arrange it (and start the
+unit again): each test starts from the web service up and answering.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
+import pytest
 from conftest import (
     WEB_LOG,
     WEB_LOGROTATE,
@@ -17,6 +23,8 @@ from conftest import (
     wait_for,
 )
 from testinfra.host import Host
+
+INTERRUPTED = "Keyboard interrupt received, exiting."
 
 
 def test_the_unit_is_enabled_and_active(web: Host) -> None:
@@ -69,12 +77,20 @@ def test_logrotate_rotates_the_log_file_daily_from_10_mb(web: Host) -> None:
     assert timer.is_running
 
 
-def test_a_rotation_keeps_the_old_output_and_the_log_going(web: Host) -> None:
-    """copytruncate: the pane goes on appending to the emptied file, at its new end (no hole of NULs)."""
-    old, new = f"/old-{uuid.uuid4().hex}", f"/new-{uuid.uuid4().hex}"
+@pytest.fixture
+def rotated(web: Host) -> tuple[Host, str]:
+    """The web log rotated by force (logrotate --force) right after a request marked OLD reached it."""
+    old = f"/old-{uuid.uuid4().hex}"
     web.run(f"curl -s -o /dev/null http://127.0.0.1:{WEB_PORT}{old}")
     assert wait_for(lambda: old in web.file(WEB_LOG).content_string, timeout=5)
     web.check_output(f"logrotate --force {WEB_LOGROTATE}")
+    return web, old
+
+
+def test_a_rotation_keeps_the_old_output_and_the_log_going(rotated: tuple[Host, str]) -> None:
+    """copytruncate: the pane goes on appending to the emptied file, at its new end (no hole of NULs)."""
+    web, old = rotated
+    new = f"/new-{uuid.uuid4().hex}"
     assert old in web.file(f"{WEB_LOG}.1").content_string
     web.run(f"curl -s -o /dev/null http://127.0.0.1:{WEB_PORT}{new}")
     assert wait_for(lambda: new in web.file(WEB_LOG).content_string, timeout=5)
@@ -94,9 +110,16 @@ def test_the_unit_carries_the_extra_settings(web: Host) -> None:
     assert web.check_output(f"systemctl show --property Nice --value {WEB_UNIT}") == "5"
 
 
-def test_killing_the_command_brings_it_back_within_10_seconds(web: Host) -> None:
+@pytest.fixture
+def killed(web: Host) -> tuple[Host, int | None]:
+    """The web command killed (SIGKILL), and its PID."""
     old_pid = command_pid(web, "web", WEB_PORT)
     web.run(f"kill -KILL {old_pid}")
+    return web, old_pid
+
+
+def test_killing_the_command_brings_it_back_within_10_seconds(killed: tuple[Host, int | None]) -> None:
+    web, old_pid = killed
 
     def back() -> bool:
         new_pid = command_pid(web, "web", WEB_PORT)
@@ -105,30 +128,32 @@ def test_killing_the_command_brings_it_back_within_10_seconds(web: Host) -> None
     assert wait_for(back, timeout=10)
 
 
-def test_stopping_the_unit_ends_the_session(web: Host) -> None:
-    web.run(f"systemctl stop {WEB_UNIT}")
-    try:
-        assert web.run(as_user("web", "tmux has-session -t =web")).rc != 0
-        assert web.run("pgrep -u web").rc == 1
-    finally:
-        web.run(f"systemctl start {WEB_UNIT}")
-
-
-def test_stopping_the_unit_interrupts_the_command_through_its_terminal(web: Host) -> None:
-    """Ctrl-c reaches the command while its pane still exists: it ends on its own, nothing is killed."""
-    log = WEB_LOG
-    interrupted = "Keyboard interrupt received, exiting."
-    before = web.file(log).content_string.count(interrupted)
+@pytest.fixture
+def stopped(web: Host) -> Iterator[tuple[Host, int]]:
+    """The web unit stopped while it answered, with how many interrupts its log held before; started again after."""
+    interrupts = web.file(WEB_LOG).content_string.count(INTERRUPTED)
     assert wait_for(lambda: answers(web, WEB_PORT))
     web.run(f"systemctl stop {WEB_UNIT}")
     try:
-        assert wait_for(lambda: web.file(log).content_string.count(interrupted) > before, timeout=5)
-        assert web.check_output(f"systemctl show --property Result --value {WEB_UNIT}") == "success"
-        journal = web.check_output(f"journalctl -u {WEB_UNIT} --since '-1min' --no-pager")
-        assert "timed out" not in journal
-        assert "Killing process" not in journal
+        yield web, interrupts
     finally:
         web.run(f"systemctl start {WEB_UNIT}")
+
+
+def test_stopping_the_unit_ends_the_session(stopped: tuple[Host, int]) -> None:
+    web, _ = stopped
+    assert web.run(as_user("web", "tmux has-session -t =web")).rc != 0
+    assert web.run("pgrep -u web").rc == 1
+
+
+def test_stopping_the_unit_interrupts_the_command_through_its_terminal(stopped: tuple[Host, int]) -> None:
+    """Ctrl-c reaches the command while its pane still exists: it ends on its own, nothing is killed."""
+    web, before = stopped
+    assert wait_for(lambda: web.file(WEB_LOG).content_string.count(INTERRUPTED) > before, timeout=5)
+    assert web.check_output(f"systemctl show --property Result --value {WEB_UNIT}") == "success"
+    journal = web.check_output(f"journalctl -u {WEB_UNIT} --since '-1min' --no-pager")
+    assert "timed out" not in journal
+    assert "Killing process" not in journal
 
 
 def test_a_unit_name_may_carry_the_service_suffix(host: Host) -> None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import base64
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.support.twins import wait_for_sshd
 
 USER = "admin"  # the default user of Debian's images, which the twins copy
 
@@ -63,19 +66,30 @@ def test_each_twin_serves_the_host_key_from_its_user_data(twins: dict[str, dict[
         assert " ".join(served.split()[:2]) == pinned_key(ec2, twin["instance_id"])
 
 
-@pytest.fixture(scope="module")
-def impostor(twins: dict[str, dict[str, Any]]) -> str:
-    """The last twin, given a host key of its own, as a machine in the instance's place would have."""
+@pytest.fixture
+def impostor(twins: dict[str, dict[str, Any]]) -> Iterator[str]:
+    """The last twin, given a host key of its own, as a machine in the instance's place would have.
+
+    Its own keys (those of the user data) are put back afterwards, so the deployment is as
+    the converge left it for every other test.
+    """
     address, twin = sorted(twins.items())[-1]
-    subprocess.run(
-        [
-            "docker", "exec", twin["container"], "sh", "-ec",
-            "rm -f /etc/ssh/ssh_host_*; ssh-keygen -A -q; systemctl restart ssh",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return address
+    container = twin["container"]
+    keys = docker_exec(container, "tar -C /etc/ssh -cf - $(cd /etc/ssh && ls ssh_host_*)")
+    docker_exec(container, "rm -f /etc/ssh/ssh_host_*; ssh-keygen -A -q; systemctl restart ssh")
+    try:
+        yield address
+    finally:
+        docker_exec(container, "rm -f /etc/ssh/ssh_host_*; tar -C /etc/ssh -xpf -; systemctl restart ssh", keys)
+        wait_for_sshd(container)
+
+
+def docker_exec(container: str, script: str, given: bytes = b"") -> bytes:
+    """Run a shell SCRIPT as root in CONTAINER, GIVEN on its standard input; what it printed."""
+    done = subprocess.run(
+        ["docker", "exec", "-i", container, "sh", "-ec", script], input=given, capture_output=True, check=True
+    )
+    return done.stdout
 
 
 def test_a_pinned_twin_is_reached_with_strict_checking(state_dir: Path, twins: dict[str, dict[str, Any]]) -> None:

@@ -1,6 +1,6 @@
 """`make demo` run a second time with the same inputs changes nothing and keeps every URL.
 
-The converge ran site.yml once through the demo inventory. This runs what
+The converge ran site.yml once through the demo inventory. This fixture runs what
 `make demo ARGS='-e ec2_launch_count=2'` runs (scripts/demo.sh up: the emulator,
 demo/prepare.yml, site.yml, the twins' prune) for the e2e demo, and checks that
 no play changed anything, that the same emulator and the same instances and
@@ -10,28 +10,12 @@ CA file, and that no second emulator was started.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CA_FILE, DEPLOYMENT, PROJECT, STATE_DIR, app_url, read_json
-
-
-def demo_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
-    venv_bin = str(PROJECT / ".venv" / "bin")
-    env.update(
-        PATH=f"{venv_bin}:{env.get('PATH', '')}",
-        ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
-        SOD_DEMO_NAME=DEPLOYMENT,
-        SOD_DEMO_STATE_DIR=str(STATE_DIR),
-        SOD_DEMO_HTTPS_PORT=os.environ.get("SOD_DEMO_HTTPS_PORT", "18601"),
-        SOD_DEMO_HTTP_PORT=os.environ.get("SOD_DEMO_HTTP_PORT", "18611"),
-    )
-    return env
+from conftest import CA_FILE, DEPLOYMENT, HTTP_PORT, HTTPS_PORT, STATE_DIR, app_url, demo, demo_settings, read_json
 
 
 def moto_processes(state_dir: Path) -> list[int]:
@@ -53,15 +37,7 @@ def moto_processes(state_dir: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def rerun() -> dict[str, Any]:
     before = {"moto": read_json(STATE_DIR / "moto" / "moto.json"), "twins": read_json(STATE_DIR / "twins.json")}
-    done = subprocess.run(
-        ["scripts/demo.sh", "up", "-e", "ec2_launch_count=2"],
-        cwd=PROJECT,
-        env=demo_env(),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    done = demo("up", "-e", "ec2_launch_count=2", settings=demo_settings(DEPLOYMENT, STATE_DIR, HTTPS_PORT, HTTP_PORT))
     return {
         "run": done,
         "before": before,
@@ -71,7 +47,7 @@ def rerun() -> dict[str, Any]:
 
 
 def test_the_second_make_demo_succeeds(rerun: dict[str, Any]) -> None:
-    assert rerun["run"].returncode == 0, rerun["run"].stdout[-4000:] + rerun["run"].stderr[-2000:]
+    assert rerun["run"].rc == 0, rerun["run"].stdout[-4000:] + rerun["run"].stderr[-2000:]
 
 
 def test_the_second_make_demo_changes_nothing(rerun: dict[str, Any]) -> None:
@@ -88,8 +64,7 @@ def test_the_second_make_demo_keeps_the_emulator(rerun: dict[str, Any]) -> None:
 def test_the_second_make_demo_keeps_the_instances_and_their_urls(rerun: dict[str, Any]) -> None:
     assert rerun["after"]["twins"] == rerun["before"]["twins"]
     twins = rerun["after"]["twins"].values()
-    for kind in ("https", "http"):
-        first = int(demo_env()[f"SOD_DEMO_{kind.upper()}_PORT"])
+    for kind, first in (("https", HTTPS_PORT), ("http", HTTP_PORT)):
         assert sorted(twin[f"{kind}_port"] for twin in twins) == [first, first + 1]
 
 
