@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
 import socket
 import ssl
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,8 @@ from typing import Any
 import pytest
 import testinfra
 import yaml
+
+from tests.support.playbook import Run, run_playbook
 
 SCENARIO = Path(__file__).resolve().parent.parent
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
@@ -40,14 +39,6 @@ class Answer:
     headers: dict[str, str]
     body: bytes
     certificate: bytes = field(repr=False)
-
-
-@dataclass
-class Run:
-    """The outcome of one ansible-playbook run."""
-
-    rc: int
-    output: str
 
 
 def testbed() -> dict[str, Any]:
@@ -135,40 +126,16 @@ def acme_host() -> testinfra.host.Host:
     return inventory_host(ACME_HOST)
 
 
-def _ansible_env() -> dict[str, str]:
-    env = dict(os.environ)
-    cfg = EPHEMERAL / "ansible.cfg"
-    if cfg.exists():
-        env["ANSIBLE_CONFIG"] = str(cfg)
-    env["ANSIBLE_FORCE_COLOR"] = "false"
-    env["ANSIBLE_NOCOLOR"] = "true"
-    return env
-
-
 def converge(extra_vars: dict[str, Any], limit: str, *options: str) -> Run:
     """Run the scenario's converge.yml on LIMIT with EXTRA_VARS (given in a file, never on the command line)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as handle:
-        json.dump(extra_vars, handle)
-        handle.flush()
-        result = subprocess.run(
-            [
-                "ansible-playbook",
-                "--diff",
-                "-i",
-                os.environ["MOLECULE_INVENTORY_FILE"],
-                "--limit",
-                limit,
-                *options,
-                "-e",
-                f"@{handle.name}",
-                str(SCENARIO / "converge.yml"),
-            ],
-            capture_output=True,
-            text=True,
-            env=_ansible_env(),
-            check=False,
-        )
-    return Run(result.returncode, result.stdout + result.stderr)
+    cfg = EPHEMERAL / "ansible.cfg"
+    return run_playbook(
+        SCENARIO / "converge.yml",
+        inventory=os.environ["MOLECULE_INVENTORY_FILE"],
+        extra_vars=extra_vars,
+        options=["--diff", "--limit", limit, *options],
+        env={"ANSIBLE_CONFIG": str(cfg)} if cfg.exists() else None,
+    )
 
 
 def changed_count(run: Run) -> int:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 import testinfra
 from conftest import APP_USER, PREFIX, SCENARIO
+
+from tests.support.playbook import run_playbook
 
 RECORD = "/var/lib/streamlit-ops/converged/configure.json"
 HEALTH = "curl -fsS --max-time 5 http://127.0.0.1:8501/_stcore/health"
@@ -23,19 +24,13 @@ HEALTH = "curl -fsS --max-time 5 http://127.0.0.1:8501/_stcore/health"
 
 def configure(*options: str) -> str:
     """converge.yml (playbooks/configure.yml on the app host), its output."""
-    done = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *options, str(SCENARIO / "converge.yml")],
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "ANSIBLE_NOCOLOR": "true",
-            "ANSIBLE_FORCE_COLOR": "false",
-            "ANSIBLE_CONFIG": str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ansible.cfg"),
-        },
-        check=False,
+    done = run_playbook(
+        SCENARIO / "converge.yml",
+        inventory=os.environ["MOLECULE_INVENTORY_FILE"],
+        options=options,
+        env={"ANSIBLE_CONFIG": str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ansible.cfg")},
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert done.rc == 0, done.output[-5000:]
     return done.stdout
 
 
