@@ -24,16 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from .conftest import REPO, clean_env, tool
+from .support.browser import launched
 from .support.playbook import Run, run_playbook
 
 NAME = "heroku"  # containers sod-heroku-*
 PORT_BASE = 18750
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 RENDER_TIMEOUT_MS = 90_000
 SUFFIX = secrets.token_hex(3)
 HELLO = f"hello-{SUFFIX}"
@@ -111,11 +109,8 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    playwright: Playwright
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with launched() as chromium:
+        yield chromium
 
 
 def play(standin: Standin, playbook: str, variables: dict[str, Any], *args: str) -> Run:

@@ -6,9 +6,6 @@ nothing else on this machine trusts them.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,43 +13,19 @@ from typing import Any
 
 import pytest
 from conftest import CA_FILE, DEPLOYMENT, app_url
-from playwright.sync_api import Browser, Playwright, WebSocket, expect, sync_playwright
+from playwright.sync_api import Browser, WebSocket, expect
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.browser import launched
+
 RENDER_TIMEOUT_MS = 60_000
-PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.DOTALL)
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    # Chromium on Linux trusts the roots in the NSS database of $HOME: a throwaway one holding
-    # Pebble's roots (each start of Pebble makes one; the CA file keeps them all).
-    home = tmp_path_factory.mktemp("browser-home")
-    nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True)
-    for index, root in enumerate(PEM.findall(CA_FILE.read_text())):
-        subprocess.run(
-            ["certutil", "-A", "-d", f"sql:{nssdb}", "-n", f"pebble-{index}", "-t", "C,,"],
-            input=root, text=True, check=True,
-        )  # fmt: skip
-    playwright: Playwright
-    with sync_playwright() as playwright:
-        # Debian's chromium, never a downloaded one. It resolves *.localhost to loopback by itself.
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(home)}
-        )
-        yield launched
-        launched.close()
+    # Pebble's roots (each start of Pebble makes one; the CA file keeps them all), trusted by this
+    # browser's own profile only. Chromium resolves *.localhost to loopback by itself.
+    with launched(trusting=CA_FILE.read_text(), home=tmp_path_factory.mktemp("browser-home")) as chromium:
+        yield chromium
 
 
 def test_two_instances_were_launched_with_a_twin_each(twins: dict[str, dict[str, Any]], ec2: Any) -> None:

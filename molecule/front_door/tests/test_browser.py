@@ -3,48 +3,28 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import DOMAIN, DOMAIN_HOST, IP_HOST, USERS, address_of
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
+
+from tests.support.browser import launched
 
 testinfra_hosts: list[str] = []
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RENDER_TIMEOUT_MS = 60_000
 ARTEFACTS = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", ".")) / ".cache" / "test-artefacts" / "front_door"
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory, pebble_root: Path) -> Iterator[Browser]:
-    # Chromium on Linux trusts the roots in the NSS database of $HOME: a throwaway one holding
-    # Pebble's root, so nothing on this machine trusts it but this browser.
-    home = tmp_path_factory.mktemp("browser-home")
-    nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "pebble", "-t", "C,,", "-i", str(pebble_root)], check=True
-    )
-    # The test domain resolves only in Pebble's DNS: the browser is told where it lives.
+    # Pebble's root, trusted by this browser's own profile only. The test domain resolves only
+    # in Pebble's DNS: the browser is told where it lives.
     rules = f"--host-resolver-rules=MAP {DOMAIN} {address_of(DOMAIN_HOST)}"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, rules], env={**os.environ, "HOME": str(home)}
-        )
-        yield launched
-        launched.close()
+    home = tmp_path_factory.mktemp("browser-home")
+    with launched(trusting=pebble_root.read_text(), home=home, args=[rules]) as chromium:
+        yield chromium
 
 
 def use_the_widget(page: Page) -> None:
