@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.playbook import REPO, REPO_CONFIG, environment, playbook_command
+from tests.support.playbook import RECAP, REPO, REPO_CONFIG, environment, playbook_command
 
-RECAP = re.compile(r"^\S+\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 SAMPLE_INTERVAL = 0.2
 # ansible.posix.profile_tasks: the slowest tasks, summed over hosts, at the end of the log.
 PROFILE_ENV = {
@@ -137,12 +136,12 @@ def run(
             sampler.done.set()
         process.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.monotonic() - start
-    recap = RECAP.findall(log.read_text())
+    recap = [found.groupdict() for found in RECAP.finditer(log.read_text())]
     return RunResult(
         seconds=seconds,
         returncode=process.returncode,
-        changed=sum(int(c) for c, _, _ in recap),
-        failed=sum(int(u) + int(f) for _, u, f in recap),
+        changed=sum(int(host["changed"]) for host in recap),
+        failed=sum(int(host["unreachable"]) + int(host["failed"]) for host in recap),
         tree_rss_mb=sampler.peak_kb / 1024,
         largest_rss_mb=usage.ru_maxrss / 1024,
         log=log,

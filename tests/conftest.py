@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-VENV_BIN = REPO / ".venv" / "bin"
+from tests.support.playbook import REPO, environment
+from tests.support.playbook import executable as tool
 
-
-def tool(name: str) -> str:
-    """The project's pinned copy of a command-line tool."""
-    path = VENV_BIN / name
-    return str(path) if path.exists() else name
+__all__ = ["REPO", "clean_env", "tool"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without any Ansible settings, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
-    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
-    env.update(extra)
-    return env
+    """The caller's environment without any Ansible setting, not even the checkout's ansible.cfg, plus EXTRA.
+
+    What tests/support/playbook.py gives an isolated run (this checkout's tools first on PATH, no
+    colour), for commands that must not see the checkout's configuration (ansible-galaxy install,
+    ansible-doc against an installed tarball, the demo scripts, which choose their own).
+    """
+    return environment({"ANSIBLE_CONFIG": None, **extra}, isolated=True)
 
 
 @pytest.fixture(scope="session")
