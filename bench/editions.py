@@ -27,7 +27,7 @@ class Edition:
     name: str
     description: str
     env: dict[str, str] = field(default_factory=dict)
-    extra: tuple[str, ...] = ()
+    extra_vars: dict[str, str] = field(default_factory=dict)
     playbook: str = scenarios.CONFIGURE
     front_door: bool = True  # whether users reach the app through the front door (HTTPS)
 
@@ -43,15 +43,15 @@ class EditionResult:
 NO_FRONT_DOOR = Edition(
     "no front door",
     "as shipped, with front_door_enabled=false (Streamlit served directly, as the manual recipe does)",
-    extra=("-e", "front_door_enabled=false"),
+    extra_vars={"front_door_enabled": "false"},
     front_door=False,
 )
-UV = Edition("uv", "as shipped, with streamlit_app_installer=uv", extra=("-e", "streamlit_app_installer=uv"))
+UV = Edition("uv", "as shipped, with streamlit_app_installer=uv", extra_vars={"streamlit_app_installer": "uv"})
 # The update as it was before handovers: stop the live release, then start the new one.
 RESTART = Edition(
     "restart",
     "as shipped, with streamlit_app_update_strategy=restart",
-    extra=("-e", "streamlit_app_update_strategy=restart"),
+    extra_vars={"streamlit_app_update_strategy": "restart"},
 )
 
 
@@ -93,15 +93,16 @@ def measure(work: Workspace, installer_url: str, edition: Edition, tag: str) -> 
         inventory = write_inventory(work, [host], installer_url, f"{slug}{tag}")
 
         # As the main figures: only the fresh converge is profiled (the callback costs a little).
-        def run(name: str, *extra: str, profile: bool = False) -> playbook.RunResult:
-            args = ["-i", str(inventory), edition.playbook, *edition.extra, *extra]
+        def run(name: str, extra_vars: dict[str, str] | None = None, profile: bool = False) -> playbook.RunResult:
             env = {**(playbook.PROFILE_ENV if profile else {}), **edition.env}
-            return playbook.run(args, work.logs / f"{name}-{slug}-{tag}.log", env).check()
+            log = work.logs / f"{name}-{slug}-{tag}.log"
+            variables = {**edition.extra_vars, **(extra_vars or {})}
+            return playbook.run(edition.playbook, log, inventory=inventory, extra_vars=variables, env=env).check()
 
         fresh = run("fresh", profile=True)
         noop = run("noop")
         update = scenarios.measure_update_with(
-            host, lambda: run("update", "-e", f"streamlit_app_src={work.app(2)}"), front_door=edition.front_door
+            host, lambda: run("update", {"streamlit_app_src": str(work.app(2))}), front_door=edition.front_door
         )
         return EditionResult(fresh, noop, update)
     finally:

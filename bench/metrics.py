@@ -38,6 +38,9 @@ NOTES = [
     "instance spends its own.",
     "Controller memory: peak of the summed RSS of ansible-playbook and all its descendants, sampled every "
     "0.2 s (workers and ssh clients included); the largest single process is ru_maxrss from wait4.",
+    "Size (counts, not timings): the task lines `ansible-playbook --list-tasks playbooks/configure.yml` prints "
+    "(files it includes at run time are not expanded) and every line of the YAML files under roles/, for the "
+    "checkout and for the collection before the play-level gate (issue 18), extracted with git archive.",
 ]
 
 
@@ -51,6 +54,7 @@ class Samples:
     loads: list[float] = field(default_factory=list)
     variants: list[speedups.VariantResult] = field(default_factory=list)
     editions: dict[str, list[editions.EditionResult]] = field(default_factory=dict)
+    codesize: list[Metric] = field(default_factory=list)  # counted once per run (bench/codesize.py)
 
     def fresh(self, size: int) -> list[float]:
         return [r.fresh.seconds for r in self.fleets.get(size, [])]
@@ -241,6 +245,7 @@ def figures(s: Samples, provision_counts: tuple[int, int]) -> list[Metric]:
         + provision_figures(s, provision_counts)
         + update_figures(s)
         + memory_figures(s)
+        + s.codesize
     )
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.playbook import REPO, REPO_CONFIG, environment, playbook_command
+
 RECAP = re.compile(r"^\S+\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 SAMPLE_INTERVAL = 0.2
 # ansible.posix.profile_tasks: the slowest tasks, summed over hosts, at the end of the log.
@@ -45,26 +46,9 @@ class RunResult:
         return self
 
 
-def ansible_playbook() -> str:
-    found = shutil.which("ansible-playbook")
-    return found or str(REPO / ".venv" / "bin" / "ansible-playbook")
-
-
 def ansible_env(overrides: Mapping[str, str | None]) -> dict[str, str]:
     """The environment with the repository's ansible.cfg; an override of None unsets the variable."""
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "false",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name, value in overrides.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
+    return environment({"ANSIBLE_CONFIG": str(REPO_CONFIG), "PYTHONUNBUFFERED": "1", **overrides})
 
 
 def children_of() -> dict[int, list[int]]:
@@ -115,13 +99,25 @@ class MemorySampler(threading.Thread):
             self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
 
 
-def run(args: list[str], log: Path, env: Mapping[str, str | None] | None = None, timeout: float = 1800.0) -> RunResult:
-    """Run ansible-playbook ARGS from the repository root, output to LOG; never raises on failure."""
+def run(
+    playbook: str,
+    log: Path,
+    *,
+    inventory: str | Path | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
+    options: Sequence[str] = (),
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = 1800.0,
+) -> RunResult:
+    """Run ansible-playbook PLAYBOOK from the repository root, output to LOG; never raises on failure."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:
+    with (
+        playbook_command(playbook, inventory=inventory, extra_vars=extra_vars, options=options) as command,
+        log.open("w") as out,
+    ):
         start = time.monotonic()
         process = subprocess.Popen(
-            [ansible_playbook(), *args],
+            command,
             cwd=REPO,
             env=ansible_env(env or {}),
             stdin=subprocess.DEVNULL,

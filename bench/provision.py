@@ -10,6 +10,7 @@ import playbook
 
 from tests.support import moto
 
+PROVISION = "playbooks/provision.yml"
 # The emulator accepts any credentials: never let real ones, or a profile, reach it.
 AWS_ENV: dict[str, str | None] = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -72,8 +73,12 @@ def measure(server: moto.MotoServer, work: Path, public_key: Path, count: int, t
     """Provision count instances on a wiped emulator, then run the same again (a no-op)."""
     moto.reset(server)
     inventory = write_inventory(work)
-    args = ["-i", str(inventory), "playbooks/provision.yml", "-e", json.dumps(extra_vars(server, public_key, count))]
-    env = {**AWS_ENV, **playbook.PROFILE_ENV}
-    fresh = playbook.run(args, work / "logs" / f"provision-{count}-{tag}-fresh.log", env).check()
-    rerun = playbook.run(args, work / "logs" / f"provision-{count}-{tag}-rerun.log", AWS_ENV).check()
+    variables = extra_vars(server, public_key, count)
+
+    def run(name: str, env: dict[str, str | None]) -> playbook.RunResult:
+        log = work / "logs" / f"provision-{count}-{tag}-{name}.log"
+        return playbook.run(PROVISION, log, inventory=inventory, extra_vars=variables, env=env).check()
+
+    fresh = run("fresh", {**AWS_ENV, **playbook.PROFILE_ENV})
+    rerun = run("rerun", AWS_ENV)
     return ProvisionTimes(fresh.seconds, rerun.seconds, rerun.changed, fresh.log)

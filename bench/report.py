@@ -47,10 +47,13 @@ class Report:
     profiles: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
 
+COUNTS = ("tasks", "lines")  # whole numbers
+
+
 def fmt(stat: Stat | None, unit: str = "") -> str:
     if stat is None:
         return ""
-    digits = 0 if unit in ("polls", "MB") else 2
+    digits = 0 if unit in ("polls", "MB", *COUNTS) else 2
     return f"{stat.median:.{digits}f}{(' ' + unit) if unit else ''}"
 
 
@@ -67,7 +70,7 @@ def metric_rows(metrics: list[Metric]) -> list[str]:
         baseline = f"{fmt(m.baseline, m.unit)} ({m.baseline_label})" if m.baseline else ""
         rows.append(
             f"| `{m.name}` | {fmt(m.value, m.unit)} | {baseline} | {fmt(m.ratio)} | {m.target} "
-            f"| {spread(m.value)} | {spread(m.ratio)} | {m.note} |"
+            f"| {spread(m.value, 0 if m.unit in COUNTS else 2)} | {spread(m.ratio)} | {m.note} |"
         )
     return rows
 

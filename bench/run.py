@@ -24,6 +24,7 @@ from types import FrameType
 REPO = Path(__file__).resolve().parent.parent
 sys.path.append(str(REPO))  # tests.support.moto
 
+import codesize  # noqa: E402
 import editions  # noqa: E402
 import hosts  # noqa: E402
 import metrics  # noqa: E402
@@ -184,6 +185,7 @@ def build_report(plan: Plan, samples: Samples, started: float, load_start: float
 def measure_all(plan: Plan, samples: Samples, started: float, load_start: float) -> None:
     """Every iteration; after each, the results so far as latest.*.tmp (an interrupted run leaves them)."""
     work = prepare(WORK)
+    samples.codesize = codesize.figures(work.root)
     hosts.remove_all()
     url = hosts.start_installer_server(work.installer_dir)
     with moto.running(WORK / "moto") as server:

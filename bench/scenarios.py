@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import hosts
 import playbook
@@ -58,15 +59,22 @@ def measure_baseline(work: Workspace, installer_url: str, tag: str) -> tuple[flo
         hosts.remove([host])
 
 
-def converge(inventory: Path, log: Path, env: Mapping[str, str] | None = None, *extra: str) -> playbook.RunResult:
-    return playbook.run(["-i", str(inventory), CONFIGURE, *extra], log, env)
+def converge(
+    inventory: Path,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    extra_vars: Mapping[str, Any] | None = None,
+    options: Sequence[str] = (),
+) -> playbook.RunResult:
+    return playbook.run(CONFIGURE, log, inventory=inventory, extra_vars=extra_vars, options=options, env=env)
 
 
 def measure_update(work: Workspace, inventory: Path, host: hosts.Host, tag: str) -> UpdateResult:
     """Deploy app version 2 on a host serving version 1 while a client polls it."""
     log = work.logs / f"update-{tag}.log"
     return measure_update_with(
-        host, lambda: converge(inventory, log, None, "-e", f"streamlit_app_src={work.app(2)}").check()
+        host, lambda: converge(inventory, log, extra_vars={"streamlit_app_src": str(work.app(2))}).check()
     )
 
 
@@ -77,7 +85,7 @@ def measure_update_with(
 
     Through the front door (HTTPS) as users reach it, or Streamlit's own port when it is off.
     """
-    poller = Poller(host.https_url if front_door else host.app_url)
+    poller = Poller(host.https_url if front_door else host.url)
     poller.start()
     try:
         result = deploy()
@@ -107,8 +115,14 @@ def measure_fleet(work: Workspace, fleet: Fleet, tag: str) -> FleetResult:
 
 
 def measure_noop(
-    work: Workspace, fleet: Fleet, env: Mapping[str, str], hosts_: int, name: str, extra: Sequence[str] = ()
+    work: Workspace,
+    fleet: Fleet,
+    env: Mapping[str, str],
+    hosts_: int,
+    name: str,
+    extra_vars: Mapping[str, Any] | None = None,
 ) -> playbook.RunResult:
     """A no-op converge of the first hosts_ hosts of a converged fleet under controller settings env."""
     limit = ",".join(host.name for host in fleet.hosts[:hosts_])
-    return converge(fleet.inventory, work.logs / f"{name}.log", env, "--limit", limit, *extra).check()
+    log = work.logs / f"{name}.log"
+    return converge(fleet.inventory, log, env, extra_vars=extra_vars, options=["--limit", limit]).check()

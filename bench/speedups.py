@@ -22,9 +22,9 @@ REFERENCES: dict[str, dict[str, str]] = {
     "without ControlPersist": {"ANSIBLE_SSH_ARGS": "-C -o ControlMaster=no"},
     FULL_PATH: {},
 }
-# Extra ansible-playbook arguments of a row (the same controller settings as shipped).
-ARGS: dict[str, list[str]] = {
-    FULL_PATH: ["-e", '{"converged_enabled": false}'],
+# Extra variables of a row (the same controller settings as shipped).
+EXTRA_VARS: dict[str, dict[str, object]] = {
+    FULL_PATH: {"converged_enabled": False},
 }
 # Cheap controller-side changes a user (or the demo inventory) could adopt.
 CANDIDATES: dict[str, dict[str, str]] = {
@@ -56,7 +56,7 @@ def measure(
             for size in sizes:
                 slug = name.split(" (")[0].replace(" ", "_")
                 tag = f"variant-{slug}-{size}-{rep}"
-                run = scenarios.measure_noop(work, fleet, env, size, tag, ARGS.get(name, []))
+                run = scenarios.measure_noop(work, fleet, env, size, tag, EXTRA_VARS.get(name))
                 samples[name][size].append(run.seconds)
                 changed[name] += run.changed
     return {name: ({s: Stat.of(v) for s, v in per.items()}, changed[name]) for name, per in samples.items()}
