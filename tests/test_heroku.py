@@ -1,15 +1,15 @@
 """playbooks/heroku.yml and heroku_teardown.yml against the Heroku stand-in (tests/standins/heroku).
 
 One stand-in for the module. Bad inputs reach no API; check mode on an app that does not exist
-writes nothing. The deploys make two stories, each step a module fixture that depends on the one before
-and keeps what the stand-in and Chromium (through the stand-in's router) showed right after it:
-the example app deployed at -vvv (nothing secret in the output) and rendered, a re-run that builds
-nothing, check mode that reports nothing, a code change that builds and releases once, a broken
-build refused while the previous release serves, teardown; the penguins app from a git repository
-with a custom domain and a bigger formation, teardown. An app this collection did not create is
-left alone. The tests read those records, so they hold in any order, and the schema test (the
-stand-in checks every request and answer against Heroku's published schema) comes after every
-story whatever the order.
+writes nothing, nor does a key Heroku refuses (its answer is quoted). The deploys make two stories,
+each step a module fixture that depends on the one before and keeps what the stand-in and Chromium
+(through the stand-in's router) showed right after it: the example app deployed at -vvv (nothing
+secret in the output) and rendered, a re-run that builds nothing, check mode that reports nothing,
+a code change that builds and releases once, a broken build refused while the previous release
+serves, teardown; the penguins app from a git repository with a custom domain and a bigger
+formation, teardown. An app this collection did not create is left alone. The tests read those
+records, so they hold in any order, and the schema test (the stand-in checks every request and
+answer against Heroku's published schema) comes after every story whatever the order.
 """
 
 from __future__ import annotations
@@ -432,6 +432,20 @@ def test_check_mode_on_a_new_app_reports_changes_and_writes_nothing(new_app_chec
     assert "Would create the Heroku app" in run.output
     assert new_app_checked.writes_after == new_app_checked.writes_before
     assert standin.call("GET", f"/apps/{NEW}")[0] == 404
+
+
+def test_a_refused_api_key_fails_quoting_herokus_answer(standin: Standin) -> None:
+    writes = standin.writes()
+    variables = {**hello_vars(REPO / "examples" / "hello_streamlit", NEW), "heroku_app_api_key": "sod-not-the-key"}
+    run = play(standin, "heroku.yml", variables)
+    assert run.rc != 0
+    # The status, Heroku's error id and its message (the heroku_api_error filter), never the key.
+    assert (
+        f"Looking up the app {NEW} at {standin.url} failed: 401 unauthorized: Invalid credentials provided."
+        in run.output
+    )
+    assert "sod-not-the-key" not in run.output
+    assert standin.writes() == writes
 
 
 def test_the_first_deploy_builds_releases_and_scales(hello: Hello) -> None:
