@@ -212,24 +212,13 @@ class Hello:
 
 
 @dataclass(frozen=True)
-class Rerun:
-    """The same deploy again: the run, and the builds and releases before and after it."""
+class Redeployed:
+    """The example app deployed over itself: the run, its releases before and after it, the builds started so far."""
 
     run: Run
     releases_before: int
     releases_after: int
     builds_started: int
-
-
-@dataclass(frozen=True)
-class Changed:
-    """A deploy after a code change: the run, builds and releases after it, and what the browser then showed."""
-
-    run: Run
-    releases_before: int
-    releases_after: int
-    builds_started: int
-    shown: Shown
 
 
 @dataclass(frozen=True)
@@ -304,11 +293,10 @@ def hello_shown(hello: Hello, standin: Standin, browser: Browser) -> Shown:
     return show(browser, standin.router(HELLO), "Hello Streamlit", "Release v1", "A greeting is configured")
 
 
-@pytest.fixture(scope="module")
-def rerun(hello_shown: Shown, standin: Standin, work: Path) -> Rerun:
+def redeploy(standin: Standin, src: Path) -> Redeployed:
     releases = len(standin.releases(HELLO))
-    run = play(standin, "heroku.yml", hello_vars(work / "hello"))
-    return Rerun(
+    run = play(standin, "heroku.yml", hello_vars(src))
+    return Redeployed(
         run=run,
         releases_before=releases,
         releases_after=len(standin.releases(HELLO)),
@@ -317,30 +305,33 @@ def rerun(hello_shown: Shown, standin: Standin, work: Path) -> Rerun:
 
 
 @pytest.fixture(scope="module")
-def deployed_checked(rerun: Rerun, standin: Standin, work: Path) -> Checked:
+def rerun(hello_shown: Shown, standin: Standin, work: Path) -> Redeployed:
+    return redeploy(standin, work / "hello")
+
+
+@pytest.fixture(scope="module")
+def deployed_checked(rerun: Redeployed, standin: Standin, work: Path) -> Checked:
     writes = standin.writes()
     run = play(standin, "heroku.yml", hello_vars(work / "hello"), "--check")
     return Checked(run=run, writes_before=writes, writes_after=standin.writes())
 
 
 @pytest.fixture(scope="module")
-def code_changed(deployed_checked: Checked, standin: Standin, work: Path, browser: Browser) -> Changed:
+def code_changed(deployed_checked: Checked, standin: Standin, work: Path) -> Redeployed:
     script = work / "hello" / "streamlit_app.py"
     script.write_text(script.read_text().replace('APP_VERSION = "v1"', 'APP_VERSION = "v2"'))
-    releases = len(standin.releases(HELLO))
-    run = play(standin, "heroku.yml", hello_vars(work / "hello"))
-    return Changed(
-        run=run,
-        releases_before=releases,
-        releases_after=len(standin.releases(HELLO)),
-        builds_started=standin.builds_started(HELLO),
-        shown=show(browser, standin.router(HELLO), "Release v2"),
-    )
+    return redeploy(standin, work / "hello")
+
+
+@pytest.fixture(scope="module")
+def v2_shown(code_changed: Redeployed, standin: Standin, browser: Browser) -> Shown:
+    """Release v2 in the browser."""
+    return show(browser, standin.router(HELLO), "Release v2")
 
 
 @pytest.fixture(scope="module")
 def broken(
-    code_changed: Changed, standin: Standin, work: Path, tmp_path_factory: pytest.TempPathFactory, browser: Browser
+    v2_shown: Shown, standin: Standin, work: Path, tmp_path_factory: pytest.TempPathFactory, browser: Browser
 ) -> Broken:
     """Release v3 whose requirements cannot be installed, over release v2."""
     src = tmp_path_factory.mktemp("heroku-broken") / "broken"
@@ -471,7 +462,7 @@ def test_the_app_renders_in_a_browser_with_its_secrets(hello_shown: Shown) -> No
     assert not hello_shown.error, hello_shown.error
 
 
-def test_a_rerun_builds_nothing_and_changes_nothing(rerun: Rerun) -> None:
+def test_a_rerun_builds_nothing_and_changes_nothing(rerun: Redeployed) -> None:
     assert rerun.run.rc == 0, rerun.run.output[-3000:]
     assert rerun.run.changed() == 0
     assert rerun.builds_started == 1
@@ -485,11 +476,11 @@ def test_check_mode_on_the_deployed_app_reports_nothing(deployed_checked: Checke
     assert deployed_checked.writes_after == deployed_checked.writes_before
 
 
-def test_a_code_change_builds_and_releases_once(code_changed: Changed) -> None:
+def test_a_code_change_builds_and_releases_once(code_changed: Redeployed, v2_shown: Shown) -> None:
     assert code_changed.run.rc == 0, code_changed.run.output[-3000:]
     assert code_changed.builds_started == 2
     assert code_changed.releases_after == code_changed.releases_before + 1
-    assert not code_changed.shown.error, code_changed.shown.error
+    assert not v2_shown.error, v2_shown.error
 
 
 def test_a_broken_build_is_refused_and_the_previous_release_serves(broken: Broken) -> None:
