@@ -160,7 +160,7 @@ def test_one_record_names_all_the_instances_addresses(life: dict[str, Any]) -> N
 
 def test_a_stopped_and_started_instance_keeps_its_elastic_ip_and_the_run_changes_nothing(life: dict[str, Any]) -> None:
     again = life["after_restart"]
-    assert (again.rc, again.recap("changed")) == (0, 0), again.output[-3000:]
+    assert (again.rc, again.changed()) == (0, 0), again.output[-3000:]
     assert life["eips_after_restart"] == life["eips"]
     assert life["record_after_restart"] == life["record"]
 
