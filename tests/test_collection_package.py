@@ -13,7 +13,8 @@ from .conftest import REPO, clean_env, tool
 from .support import moto
 from .support.playbook import run_playbook
 
-ROLES = ["ec2_launch", "heroku_app", "miniconda", "streamlit_app", "tmux_service"]
+# Every role of the collection, so a new one is checked without editing this list.
+ROLES = sorted(path.name for path in (REPO / "roles").iterdir() if path.is_dir())
 
 
 def test_tarball_is_named_after_galaxy_metadata(collection_tarball: Path) -> None:
