@@ -1,4 +1,4 @@
-"""Shared fixtures: run the scenario's playbook against Molecule's inventory."""
+"""Shared fixtures: run the scenario's playbook against Molecule's inventory, read an app host's state."""
 
 from __future__ import annotations
 
@@ -19,6 +19,19 @@ APP_HOST = "sod-streamlit_app-debian13"
 BASE = "/opt/streamlit/hello"
 SECRET = "molecule-s3cret-7f3a9"
 HEALTH = "curl -fsS --max-time 5 http://127.0.0.1:8501/_stcore/health"
+
+
+@dataclass(frozen=True)
+class State:
+    """An app host at one moment: what current and previous point at, current's marker, the release
+    the server runs, what the health endpoint answers and how often the unit has started."""
+
+    current: str
+    previous: str
+    marker: dict[str, Any]
+    served: str
+    health: str
+    starts: int
 
 
 @dataclass
@@ -94,3 +107,26 @@ def service_starts(host: testinfra.host.Host) -> int:
         "journalctl -u streamlit-hello.service -o json --output-fields=INVOCATION_ID --no-pager"
     ).splitlines()
     return len({json.loads(line).get("INVOCATION_ID") for line in lines} - {None})
+
+
+def state(host: testinfra.host.Host) -> State:
+    """Read what an app host looks like now."""
+    current = current_release(host)
+    return State(
+        current=current,
+        previous=host.file(f"{BASE}/previous").linked_to,
+        marker=json.loads(host.file(f"{current}/release.json").content_string),
+        served=served_release(host),
+        health=host.run(HEALTH).stdout.strip(),
+        starts=service_starts(host),
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def converged() -> dict[str, State]:
+    """Each app host as the scenario left it (converge, then the idempotence and check-mode runs).
+
+    Read before any test deploys again, so what a test asserts on it holds whichever test runs first.
+    """
+    hosts = testinfra.get_hosts([f"ansible://apps?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"])
+    return {host.backend.get_hostname(): state(host) for host in hosts}
