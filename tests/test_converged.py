@@ -385,6 +385,7 @@ GATED = """
       ansible.builtin.import_role:
         name: streamlit_ops.deploy.converged
         tasks_from: check
+        rolespec_validate: false  # as configure.yml: the entry point checks the play's gate variables itself
     - name: The role's work
       ansible.builtin.set_fact:
         example_url: "http://127.0.0.1:{{ example_port }}/"
@@ -400,7 +401,7 @@ GATED = """
 """
 
 
-def run_gated(tmp_path: Path, *extra: str) -> str:
+def run_gated(tmp_path: Path, *extra: str, rc: int = 0) -> str:
     playbook = tmp_path / "gated.yml"
     playbook.write_text(GATED)
     (tmp_path / "managed.conf").touch()
@@ -412,7 +413,7 @@ def run_gated(tmp_path: Path, *extra: str) -> str:
         env={"ANSIBLE_LOCALHOST_WARNING": "false"},
         isolated=True,
     )
-    assert result.rc == 0, result.output
+    assert result.rc == rc, result.output
     return result.stdout
 
 
@@ -438,3 +439,20 @@ def test_a_drifted_managed_file_lets_the_role_run(tmp_path: Path) -> None:
     run_gated(tmp_path, "-e", stamp)
     (tmp_path / "managed.conf").write_text("edited\n")
     assert "TASK [The role's work]" in run_gated(tmp_path, "-e", stamp)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("converged_name=../../../etc/cron.d/x", "converged_name '../../../etc/cron.d/x' must be letters, digits"),
+        ("converged_enabled=maybe", "converged_enabled"),
+        ('{"converged_roles": {"not": "a list"}}', "converged_roles"),
+    ],
+    ids=["name_escapes_the_record_directory", "enabled_not_a_boolean", "roles_not_a_list"],
+)
+def test_the_gate_refuses_bad_variables_before_it_probes_or_records(tmp_path: Path, setting: str, message: str) -> None:
+    stamp = tmp_path / "example.json"
+    output = run_gated(tmp_path, "-e", f"__converged_stamp={stamp}", "-e", setting, rc=2)
+    assert message in output
+    assert "TASK [The role's work]" not in output
+    assert not stamp.exists()
